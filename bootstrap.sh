@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Set up a fresh Debian/Ubuntu machine for jupyter_desktop and run something.
+#
+#   ./bootstrap.sh demo    system packages + .venv, then the demo (main job)
+#   ./bootstrap.sh test    system packages + .venv, then the whole test suite
+#   ./bootstrap.sh setup   only set up
+#
+# Idempotent: packages already installed are not installed again.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+MODE="${1:-demo}"
+shift || true
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+APT_PACKAGES=(
+  python3 python3-venv python3-pip
+  # desktops: TigerVNC (preferred), Xvfb + x11vnc (fallback), window managers, a private D-Bus
+  tigervnc-standalone-server xvfb x11vnc openbox dbus-daemon util-linux
+  xfce4-session xfwm4 xfce4-panel xfdesktop4 xfce4-settings thunar xfce4-terminal
+  # the exec channel's helpers: windows, pointer, clipboard, open
+  xdotool wmctrl xclip x11-utils x11-xserver-utils xdg-utils
+  # apps and fonts for the desktop and the tests
+  xterm fonts-dejavu-core xfonts-base
+  # tests and benchmarks: OCR as the vision consumer, the xdotool/scrot/import paths we compare against
+  tesseract-ocr tesseract-ocr-eng scrot imagemagick procps
+)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "bootstrap: installing ${missing[*]}"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e ".[test]"
+
+case "$MODE" in
+  setup) ;;
+  demo) exec .venv/bin/python scripts/demo.py "$@" ;;
+  test) exec .venv/bin/python -m pytest "$@" ;;
+  *) echo "usage: $0 [demo|test|setup]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,41 @@
+"""jupyter_desktop: a live Linux desktop inside Jupyter, driven from Python.
+
+>>> from jupyter_desktop import Desktop
+>>> d = Desktop()
+>>> d.launch("xterm")
+>>> d.write("echo hello\\n")
+>>> d.screenshot()
+"""
+
+from .backends.base import DesktopSpec, RunResult
+from .desktop import Desktop, Process
+from .errors import (
+    DesktopClosedError,
+    DesktopError,
+    DesktopStartError,
+    InvalidInputError,
+    MissingDependencyError,
+    RFBAuthError,
+    RFBError,
+    RFBProtocolError,
+)
+from .session import Window
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Desktop",
+    "DesktopSpec",
+    "Process",
+    "RunResult",
+    "Window",
+    "DesktopError",
+    "DesktopClosedError",
+    "DesktopStartError",
+    "InvalidInputError",
+    "MissingDependencyError",
+    "RFBError",
+    "RFBAuthError",
+    "RFBProtocolError",
+    "__version__",
+]

@@ -1,0 +1,60 @@
+"""A background thread running one asyncio event loop, so synchronous code can await.
+
+A Jupyter kernel already runs an event loop on its main thread; blocking it with ``asyncio.run`` or
+patching it with nest_asyncio is fragile. Instead the async side of jupyter_desktop (RFB clients,
+subprocesses) lives on this thread for the life of the process, and ``call`` waits for a result.
+Local desktop processes are spawned from this thread, which matters: their ``PR_SET_PDEATHSIG`` fires
+when the spawning thread exits, and this one lives as long as the process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import os
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+_lock = threading.Lock()
+_instance: LoopThread | None = None
+
+
+class LoopThread:
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.pid = os.getpid()
+        self.thread = threading.Thread(target=self._run, name="jupyter-desktop-loop", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def call(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        """Run ``coro`` on the loop and wait for its result (KeyboardInterrupt cancels it)."""
+        if threading.current_thread() is self.thread:
+            coro.close()
+            raise RuntimeError("jupyter_desktop's synchronous API cannot be called from its own event loop thread")
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            if future.done():  # the coroutine's own TimeoutError (the same class since Python 3.11)
+                raise
+            future.cancel()
+            raise TimeoutError(f"the desktop did not answer within {timeout:g} s") from None
+        except BaseException:
+            future.cancel()
+            raise
+
+
+def loop_thread() -> LoopThread:
+    """The process's loop thread (a fresh one after fork: threads do not survive it)."""
+    global _instance
+    with _lock:
+        if _instance is None or _instance.pid != os.getpid() or not _instance.thread.is_alive():
+            _instance = LoopThread()
+        return _instance

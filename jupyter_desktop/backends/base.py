@@ -1,0 +1,179 @@
+"""The backend contract: what every way of running a desktop (local processes, Docker) provides.
+
+A backend provisions a desktop from a :class:`DesktopSpec` and hands back a :class:`BackendDesktop`:
+where its RFB endpoint is (the control plane and the browser view both speak RFB to it), and an exec
+channel (``run`` and ``launch``) for what RFB cannot do: starting apps, listing windows, files.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import InvalidInputError
+
+__all__ = [
+    "PROFILES",
+    "DesktopSpec",
+    "RFBEndpoint",
+    "RunResult",
+    "LaunchedProcess",
+    "BackendDesktop",
+    "Backend",
+]
+
+#: Built-in session profiles; any other string (or a list) is a custom session command.
+PROFILES = ("openbox", "xfce", "none")
+
+MIN_SIZE, MAX_SIZE = 64, 8192
+
+
+@dataclass(frozen=True)
+class DesktopSpec:
+    """What to start: the session profile, the screen, extra environment."""
+
+    profile: str | tuple[str, ...] = "openbox"
+    width: int = 1280
+    height: int = 800
+    depth: int = 24
+    dpi: int = 96
+    env: Mapping[str, str] = field(default_factory=dict)
+    name: str = "jupyter-desktop"
+
+    def __post_init__(self) -> None:
+        for label, value in (("width", self.width), ("height", self.height)):
+            if not isinstance(value, int) or not MIN_SIZE <= value <= MAX_SIZE:
+                raise InvalidInputError(f"{label} must be an integer between {MIN_SIZE} and {MAX_SIZE}, not {value!r}")
+        if self.depth not in (16, 24, 32):
+            raise InvalidInputError(f"depth must be 16, 24 or 32, not {self.depth!r}")
+        if not isinstance(self.dpi, int) or not 24 <= self.dpi <= 600:
+            raise InvalidInputError(f"dpi must be an integer between 24 and 600, not {self.dpi!r}")
+        if isinstance(self.profile, (list, tuple)):
+            if not self.profile or not all(isinstance(a, str) and a for a in self.profile):
+                raise InvalidInputError("a custom profile command must be a non-empty list of strings")
+            object.__setattr__(self, "profile", tuple(self.profile))
+        elif not isinstance(self.profile, str) or not self.profile.strip():
+            raise InvalidInputError(
+                f"profile must be one of {', '.join(PROFILES)} or a command to run as the session, not {self.profile!r}"
+            )
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in dict(self.env).items()):
+            raise InvalidInputError("env must map strings to strings")
+
+    @property
+    def geometry(self) -> str:
+        return f"{self.width}x{self.height}"
+
+
+@dataclass(frozen=True)
+class RFBEndpoint:
+    """Where a desktop's VNC server listens: a unix socket path, or a host and port (plus a password)."""
+
+    path: str | None = None
+    host: str | None = None
+    port: int | None = None
+    password: str | None = None
+
+    def __str__(self) -> str:
+        return self.path or f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The outcome of :meth:`Desktop.run`: exit code, standard output and error as text."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def check(self) -> RunResult:
+        """Raise if the command failed; return self otherwise, for chaining."""
+        if self.returncode != 0:
+            from ..errors import DesktopError
+
+            raise DesktopError(f"command exited with status {self.returncode}: {self.stderr.strip()[-2000:]}")
+        return self
+
+
+class LaunchedProcess(abc.ABC):
+    """A program started on the desktop with ``launch``."""
+
+    pid: int
+    argv: Sequence[str]
+
+    @property
+    @abc.abstractmethod
+    def returncode(self) -> int | None:
+        """Exit status, or None while it runs."""
+
+    @abc.abstractmethod
+    async def wait(self, timeout: float | None = None) -> int:
+        """Wait for it to exit; raises TimeoutError after ``timeout`` seconds."""
+
+    @abc.abstractmethod
+    async def kill(self, signal: int = 15) -> None:
+        """Send ``signal`` (SIGTERM by default) to it and everything it started."""
+
+
+class BackendDesktop(abc.ABC):
+    """A running desktop as its backend sees it."""
+
+    id: str
+    spec: DesktopSpec
+    endpoint: RFBEndpoint
+
+    @abc.abstractmethod
+    async def run(
+        self,
+        argv: Sequence[str],
+        *,
+        input: bytes | None = None,
+        timeout: float | None = 60.0,
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+    ) -> RunResult:
+        """Run a command to completion on the desktop (DISPLAY set) and capture its output."""
+
+    @abc.abstractmethod
+    async def launch(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+    ) -> LaunchedProcess:
+        """Start a program on the desktop and return without waiting for it."""
+
+    @abc.abstractmethod
+    def died(self) -> str | None:
+        """None while the desktop runs; otherwise why it stopped (with its last log lines)."""
+
+    @abc.abstractmethod
+    async def stop(self) -> None:
+        """Stop the desktop and everything started in it. Safe to call twice."""
+
+    def info(self) -> dict[str, Any]:
+        """Backend details for listings (display number, container id ...)."""
+        return {}
+
+
+class Backend(abc.ABC):
+    """A way of running desktops."""
+
+    name: str
+
+    @abc.abstractmethod
+    async def start(self, spec: DesktopSpec, desktop_id: str) -> BackendDesktop:
+        """Start a desktop; returns once its RFB endpoint accepts connections."""
+
+    async def reap_orphans(self) -> list[str]:
+        """Stop desktops whose owning process is gone; returns their ids."""
+        return []
+
+    async def close(self) -> None:
+        """Release what the backend itself holds (clients, connections)."""

@@ -1,0 +1,483 @@
+"""``Desktop``: the one object a person watches and an agent drives.
+
+Method names follow E2B Desktop where it has one (``left_click``, ``write``, ``press``, ``launch``,
+``get_cursor_position`` ...), with Anthropic's computer-use extras (``triple_click``, modifiers held
+during a click or scroll, horizontal scroll, key down/up).
+
+Coordinates: after ``screenshot(scale=...)`` the desktop remembers the scale, and every coordinate you
+pass (and ``get_cursor_position`` returns) is in the pixels of that screenshot, so a vision model's
+answer can be passed straight back. A full-resolution ``screenshot()`` returns to screen pixels;
+region screenshots leave the mapping alone.
+"""
+
+from __future__ import annotations
+
+import atexit
+import io
+import re
+import signal
+import threading
+import time
+import weakref
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from PIL import Image
+
+from ._loop import LoopThread, loop_thread
+from .backends.base import DesktopSpec, LaunchedProcess, RunResult
+from .errors import DesktopClosedError, InvalidInputError
+from .manager import DesktopManager
+from .session import Session, Window, scale_image
+
+__all__ = ["Desktop", "Process"]
+
+Point = tuple[int, int]
+
+_embedded_lock = threading.Lock()
+_embedded_manager: DesktopManager | None = None
+
+
+def _embedded() -> tuple[LoopThread, DesktopManager]:
+    """The in-process manager used when no Jupyter server drives the desktops."""
+    global _embedded_manager
+    runner = loop_thread()
+    with _embedded_lock:
+        if _embedded_manager is None:
+            _embedded_manager = DesktopManager()
+            atexit.register(_embedded_manager.terminate_all_now)
+            _install_sigterm_handler(_embedded_manager)
+        return runner, _embedded_manager
+
+
+def _install_sigterm_handler(manager: DesktopManager) -> None:
+    """On SIGTERM, stop our desktops, then die of SIGTERM as before (only if nobody else handles it)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        manager.terminate_all_now()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.raise_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _delete_later(runner: LoopThread, manager: DesktopManager, desktop_id: str) -> None:
+    """Finalizer of a Desktop that was garbage-collected without close(): stop its desktop."""
+    if runner.loop.is_closed():
+        return
+
+    async def delete() -> None:
+        if desktop_id in manager.sessions:
+            await manager.delete(desktop_id)
+
+    runner.loop.call_soon_threadsafe(lambda: runner.loop.create_task(delete()))
+
+
+class Process:
+    """A program started with :meth:`Desktop.launch` or :meth:`Desktop.open`."""
+
+    def __init__(self, desktop: Desktop, handle: LaunchedProcess) -> None:
+        self._desktop = desktop
+        self._handle = handle
+        self.pid = handle.pid
+        self.argv = list(handle.argv)
+
+    @property
+    def returncode(self) -> int | None:
+        """Exit status, or None while it runs."""
+        return self._handle.returncode
+
+    @property
+    def running(self) -> bool:
+        return self._handle.returncode is None
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Wait until it exits and return its status; TimeoutError after ``timeout`` seconds."""
+        return self._desktop._call(self._handle.wait(timeout), None)
+
+    def kill(self, sig: int = signal.SIGTERM) -> None:
+        """Stop it (SIGTERM by default) along with what it started."""
+        self._desktop._call(self._handle.kill(sig))
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else f"exited {self.returncode}"
+        return f"<Process {self.pid} {self.argv[0]!r} {state}>"
+
+
+class Desktop:
+    """A live Linux desktop you can see and drive.
+
+    >>> d = Desktop()                      # openbox, 1280x800
+    >>> d.launch("xterm")
+    >>> d.write("echo hello\\n")
+    >>> img = d.screenshot()               # PIL.Image
+
+    ``profile``: ``"openbox"`` (light, default), ``"xfce"`` (panel, file manager, terminal), ``"none"``
+    (no window manager), or a command to run as the session. ``env`` is added to every program's
+    environment on the desktop. Use it as a context manager, or call :meth:`close`; whatever happens,
+    the desktop does not outlive this Python process.
+    """
+
+    def __init__(
+        self,
+        profile: str | Sequence[str] = "openbox",
+        *,
+        width: int = 1280,
+        height: int = 800,
+        depth: int = 24,
+        dpi: int = 96,
+        env: Mapping[str, str] | None = None,
+        backend: str | None = None,
+        timeout: float = 120.0,
+    ) -> None:
+        spec = DesktopSpec(
+            profile=profile if isinstance(profile, str) else tuple(profile),
+            width=width,
+            height=height,
+            depth=depth,
+            dpi=dpi,
+            env=dict(env or {}),
+        )
+        self._runner, self._manager = _embedded()
+        self._closed = False
+        self._factor = (1.0, 1.0)  # screen pixels per coordinate unit
+        self._space: tuple[int, int] | None = None  # size of the coordinate space when scaled
+        self._session: Session = self._call(self._manager.create(spec, backend=backend), timeout)
+        self.id = self._session.id
+        self._finalizer = weakref.finalize(self, _delete_later, self._runner, self._manager, self.id)
+        self._finalizer.atexit = False
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _call(self, coro: Any, timeout: float | None = 60.0) -> Any:
+        if self._closed:
+            coro.close()
+            raise DesktopClosedError("this Desktop was closed; start a new one with Desktop()")
+        return self._runner.call(coro, timeout)
+
+    def _do(self, *actions: dict[str, Any]) -> None:
+        self._call(self._session.perform(list(actions)), None)
+
+    def _to_screen(self, x: float | None, y: float | None) -> tuple[int | None, int | None]:
+        if x is None and y is None:
+            return None, None
+        if x is None or y is None:
+            raise InvalidInputError("give both x and y, or neither to act where the pointer is")
+        for v in (x, y):
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise InvalidInputError(f"coordinates must be numbers, not {v!r}")
+        if self._space is None:
+            return round(x), round(y)
+        w, h = self._space
+        if not (0 <= x < w and 0 <= y < h):
+            raise InvalidInputError(
+                f"({x}, {y}) is off the {w}x{h} screenshot these coordinates refer to "
+                f"(x in 0..{w - 1}, y in 0..{h - 1}); take screenshot() without scale to use screen pixels"
+            )
+        fx, fy = self._factor
+        sw, sh = self.get_screen_size()
+        return min(sw - 1, int((x + 0.5) * fx)), min(sh - 1, int((y + 0.5) * fy))
+
+    def _point(self, p: Sequence[float]) -> list[int]:
+        if not isinstance(p, (list, tuple)) or len(p) != 2:
+            raise InvalidInputError(f"a point is (x, y), not {p!r}")
+        x, y = self._to_screen(p[0], p[1])
+        return [x, y]  # type: ignore[list-item]
+
+    @staticmethod
+    def _modifiers(modifiers: str | Sequence[str] | None) -> list[str] | str:
+        return modifiers or []
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def status(self) -> str:
+        """starting, running, stopping, stopped or error."""
+        return self._session.status
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """Id, status, profile, size, backend details."""
+        return self._session.to_dict()
+
+    def close(self) -> None:
+        """Stop the desktop and everything running in it. Calling it twice is fine."""
+        if self._closed:
+            return
+        self._finalizer.detach()
+        try:
+            self._runner.call(self._manager.delete(self.id), 60)
+        finally:
+            self._closed = True
+
+    def restart(self) -> None:
+        """Start a desktop that died (status ``error``) again, with the same settings."""
+        self._call(self._session.restart(), 120)
+
+    def __enter__(self) -> Desktop:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        if self._closed:
+            return f"<Desktop {self.id} closed>"
+        info = self._session.to_dict()
+        return f"<Desktop {self.id} {info['status']} {info['width']}x{info['height']} {info['profile']}>"
+
+    def _repr_png_(self) -> bytes | None:
+        if self._closed or self._session.status != "running":
+            return None
+        buf = io.BytesIO()
+        self._call(self._session.capture()).save(buf, "PNG")
+        return buf.getvalue()
+
+    # ------------------------------------------------------------------ screen
+
+    def screenshot(
+        self,
+        region: tuple[int, int, int, int] | None = None,
+        scale: float | tuple[int, int] | None = None,
+        *,
+        fresh: bool = True,
+    ) -> Image.Image:
+        """The screen as a PIL image, straight from the framebuffer.
+
+        ``region``: (x, y, width, height) in screen pixels. ``scale``: a factor (0.5) or a size
+        ((1024, 640)) for a model-sized image; later coordinates are then read in its pixels.
+        ``fresh=False`` skips the round trip that makes sure every change the server knows of is in.
+        """
+        image = self._call(self._session.capture(region, fresh))
+        if scale is not None:
+            if isinstance(scale, (int, float)) and not isinstance(scale, bool):
+                if not 0 < scale <= 4:
+                    raise InvalidInputError(f"scale must be a factor in (0, 4] or a (width, height), not {scale!r}")
+                size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+            elif (
+                isinstance(scale, (list, tuple))
+                and len(scale) == 2
+                and all(isinstance(v, int) and not isinstance(v, bool) and 0 < v <= 16384 for v in scale)
+            ):
+                size = (scale[0], scale[1])
+            else:
+                raise InvalidInputError(f"scale must be a factor (0.5) or a size (1024, 640), not {scale!r}")
+            image = scale_image(image, size)
+        if region is None:
+            sw, sh = self._session.size
+            if image.size == (sw, sh):
+                self._factor, self._space = (1.0, 1.0), None
+            else:
+                self._factor, self._space = (sw / image.width, sh / image.height), image.size
+        return image
+
+    def get_screen_size(self) -> tuple[int, int]:
+        """(width, height) of the screen in pixels."""
+        if self._closed:
+            raise DesktopClosedError("this Desktop was closed; start a new one with Desktop()")
+        return self._session.size
+
+    def wait_until_stable(self, timeout: float = 10.0, quiet: float = 0.5) -> bool:
+        """Wait until the screen stops changing for ``quiet`` seconds; False if ``timeout`` passes first."""
+        return self._call(self._session.wait_until_stable(quiet, timeout), None)
+
+    def resize(self, width: int, height: int) -> None:
+        """Change the screen size (windows stay; the coordinate mapping returns to screen pixels)."""
+        self._call(self._session.resize(width, height))
+        self._factor, self._space = (1.0, 1.0), None
+
+    # ------------------------------------------------------------------ mouse
+
+    def _click(self, x: float | None, y: float | None, button: str, count: int, modifiers: Any) -> None:
+        sx, sy = self._to_screen(x, y)
+        action: dict[str, Any] = {"action": "click", "button": button, "count": count, "modifiers": self._modifiers(modifiers)}
+        if sx is not None:
+            action.update(x=sx, y=sy)
+        self._do(action)
+
+    def left_click(self, x: float | None = None, y: float | None = None, *, modifiers: str | Sequence[str] | None = None) -> None:
+        """Click the left button at (x, y), or where the pointer is; ``modifiers="ctrl+shift"`` holds keys."""
+        self._click(x, y, "left", 1, modifiers)
+
+    def right_click(self, x: float | None = None, y: float | None = None, *, modifiers: str | Sequence[str] | None = None) -> None:
+        self._click(x, y, "right", 1, modifiers)
+
+    def middle_click(self, x: float | None = None, y: float | None = None, *, modifiers: str | Sequence[str] | None = None) -> None:
+        self._click(x, y, "middle", 1, modifiers)
+
+    def double_click(self, x: float | None = None, y: float | None = None, *, modifiers: str | Sequence[str] | None = None) -> None:
+        self._click(x, y, "left", 2, modifiers)
+
+    def triple_click(self, x: float | None = None, y: float | None = None, *, modifiers: str | Sequence[str] | None = None) -> None:
+        self._click(x, y, "left", 3, modifiers)
+
+    def move_mouse(self, x: float, y: float) -> None:
+        sx, sy = self._to_screen(x, y)
+        if sx is None:
+            raise InvalidInputError("move_mouse(x, y) needs both coordinates")
+        self._do({"action": "move", "x": sx, "y": sy})
+
+    def mouse_press(self, button: str = "left", x: float | None = None, y: float | None = None) -> None:
+        """Press and hold a mouse button (at (x, y) if given)."""
+        self._button("mouse_down", button, x, y)
+
+    def mouse_release(self, button: str = "left", x: float | None = None, y: float | None = None) -> None:
+        self._button("mouse_up", button, x, y)
+
+    def _button(self, kind: str, button: str, x: float | None, y: float | None) -> None:
+        sx, sy = self._to_screen(x, y)
+        action: dict[str, Any] = {"action": kind, "button": button}
+        if sx is not None:
+            action.update(x=sx, y=sy)
+        self._do(action)
+
+    def drag(
+        self,
+        start: Sequence[float] | Sequence[Sequence[float]],
+        end: Sequence[float] | None = None,
+        *more: Sequence[float],
+        button: str = "left",
+        duration: float = 0.2,
+        modifiers: str | Sequence[str] | None = None,
+    ) -> None:
+        """Press at ``start``, move through the points to ``end``, release.
+
+        ``drag((10, 10), (200, 50))``, ``drag(p1, p2, p3)`` or ``drag([p1, p2, p3])``.
+        """
+        if end is None:
+            points = list(start)  # type: ignore[arg-type]
+        else:
+            points = [start, end, *more]
+        if len(points) < 2:
+            raise InvalidInputError("drag needs at least two points: drag((x1, y1), (x2, y2))")
+        path = [self._point(p) for p in points]  # type: ignore[arg-type]
+        self._do({"action": "drag", "path": path, "button": button, "duration": duration, "modifiers": self._modifiers(modifiers)})
+
+    def scroll(
+        self,
+        dx: int | str = 0,
+        dy: int = 0,
+        x: float | None = None,
+        y: float | None = None,
+        *,
+        modifiers: str | Sequence[str] | None = None,
+    ) -> None:
+        """Scroll ``dx`` notches right (negative: left) and ``dy`` down (negative: up), at (x, y) if given.
+
+        E2B's form works too: ``scroll("down", 3)``.
+        """
+        if isinstance(dx, str):
+            direction, amount = dx, dy or 1
+            moves = {"up": (0, -amount), "down": (0, amount), "left": (-amount, 0), "right": (amount, 0)}
+            if direction not in moves:
+                raise InvalidInputError(f"scroll direction must be up, down, left or right, not {direction!r}")
+            dx, dy = moves[direction]
+        sx, sy = self._to_screen(x, y)
+        action: dict[str, Any] = {"action": "scroll", "dx": dx, "dy": dy, "modifiers": self._modifiers(modifiers)}
+        if sx is not None:
+            action.update(x=sx, y=sy)
+        self._do(action)
+
+    def get_cursor_position(self) -> tuple[int, int]:
+        """Where the pointer is, in the current coordinate space."""
+        x, y = self._call(self._session.pointer_position())
+        fx, fy = self._factor
+        return (int(x / fx), int(y / fy)) if self._space else (x, y)
+
+    # ------------------------------------------------------------------ keyboard
+
+    def write(self, text: str, *, delay: float = 0.0) -> None:
+        """Type ``text`` (any Unicode; ``\\n`` presses Enter). ``delay``: seconds between characters."""
+        self._do({"action": "type", "text": text, "delay": delay})
+
+    def press(self, keys: str | Sequence[str], *, hold: float = 0.0) -> None:
+        """Press a key or chord: ``press("enter")``, ``press("ctrl+shift+t")``, ``press(["ctrl", "c"])``.
+
+        Several chords separated by spaces are pressed in turn (``"ctrl+a ctrl+c"``). ``hold`` keeps the
+        keys down that many seconds. Names: aliases (enter, esc, ctrl, cmd, pgdn ...), single characters,
+        or X keysym names (``Return``, ``XF86AudioMute``).
+        """
+        self._do({"action": "press", "keys": keys if isinstance(keys, str) else list(keys), "hold": hold})
+
+    def key_down(self, key: str) -> None:
+        self._do({"action": "key_down", "key": key})
+
+    def key_up(self, key: str) -> None:
+        self._do({"action": "key_up", "key": key})
+
+    def perform(self, actions: Sequence[Mapping[str, Any]]) -> None:
+        """Run a batch of actions in the JSON vocabulary of :mod:`jupyter_desktop.actions` (screen pixels)."""
+        self._call(self._session.perform(list(actions)), None)
+
+    # ------------------------------------------------------------------ programs
+
+    def launch(
+        self, app: str | Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str | None = None
+    ) -> Process:
+        """Start a program on the desktop: ``launch("xterm")``, ``launch(["xterm", "-e", "top"])``."""
+        return Process(self, self._call(self._session.launch(app, env=env, cwd=cwd)))
+
+    def open(self, target: str) -> Process:
+        """Open a URL or file with the desktop's default application (xdg-open)."""
+        return Process(self, self._call(self._session.open(target)))
+
+    def run(
+        self,
+        command: str | Sequence[str],
+        *,
+        input: str | bytes | None = None,
+        timeout: float | None = 60.0,
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+    ) -> RunResult:
+        """Run a command on the desktop and wait: returns ``RunResult(returncode, stdout, stderr)``.
+
+        A string runs through ``sh -c``; a list runs as is.
+        """
+        return self._call(
+            self._session.run(command, input=input, timeout=timeout, env=env, cwd=cwd),
+            None if timeout is None else timeout + 30,
+        )
+
+    # ------------------------------------------------------------------ windows
+
+    def windows(self) -> list[Window]:
+        """The top-level windows: id, title, geometry, active, pid, class."""
+        return self._call(self._session.windows())
+
+    def wait_for_window(self, title: str | re.Pattern[str], timeout: float = 10.0) -> Window:
+        """Wait for a window whose title contains ``title`` (or matches the regex) and return it."""
+        if not isinstance(title, (str, re.Pattern)):
+            raise InvalidInputError("title must be a string or a compiled regular expression")
+        match = title.search if isinstance(title, re.Pattern) else (lambda t: title in t)
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [w for w in self.windows() if match(w.title)]
+            if found:
+                return next((w for w in found if w.active), found[0])
+            if time.monotonic() >= deadline:
+                titles = ", ".join(repr(w.title) for w in self.windows()) or "none"
+                raise TimeoutError(f"no window titled {title!r} appeared within {timeout:g} s (windows: {titles})")
+            time.sleep(0.1)
+
+    def activate_window(self, window: Window | int) -> None:
+        """Raise and focus a window."""
+        self._call(self._session.window_command(window if isinstance(window, int) else window.id, "activate"))
+
+    def close_window(self, window: Window | int) -> None:
+        """Ask a window to close, as its close button would."""
+        self._call(self._session.window_command(window if isinstance(window, int) else window.id, "close"))
+
+    # ------------------------------------------------------------------ clipboard
+
+    def get_clipboard(self) -> str:
+        """The desktop's clipboard text."""
+        return self._call(self._session.get_clipboard())
+
+    def set_clipboard(self, text: str) -> None:
+        """Put ``text`` on the desktop's clipboard (paste it there with ctrl+v or the middle button... per app)."""
+        self._call(self._session.set_clipboard(text))

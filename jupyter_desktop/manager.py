@@ -1,0 +1,123 @@
+"""The desktop manager: the registry of sessions, their lifecycle and limits.
+
+The server extension holds one; so does an embedded ``Desktop`` with no server to talk to. Backends are
+created on first use, by name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import Callable, Mapping
+
+from .backends.base import Backend, DesktopSpec
+from .errors import DesktopError, InvalidInputError
+from .session import Session
+
+__all__ = ["DesktopManager", "BACKENDS", "DesktopNotFoundError", "LimitError"]
+
+
+def _local() -> Backend:
+    from .backends.local import LocalBackend
+
+    return LocalBackend()
+
+
+def _docker() -> Backend:
+    from .backends.docker import DockerBackend  # type: ignore[import-not-found]
+
+    return DockerBackend()
+
+
+#: Backend factories by name.
+BACKENDS: dict[str, Callable[[], Backend]] = {"local": _local, "docker": _docker}
+
+
+class DesktopNotFoundError(DesktopError, KeyError):
+    """No desktop with that id here."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "desktop not found"
+
+
+class LimitError(DesktopError):
+    """Starting one more desktop would pass the configured maximum."""
+
+
+class DesktopManager:
+    """Create, find and stop desktops. All methods run on one event loop."""
+
+    def __init__(
+        self,
+        backends: Mapping[str, Backend] | None = None,
+        *,
+        default_backend: str = "local",
+        max_desktops: int = 0,
+    ) -> None:
+        self._backends: dict[str, Backend] = dict(backends or {})
+        self.default_backend = default_backend
+        self.max_desktops = max_desktops
+        self.sessions: dict[str, Session] = {}
+
+    def backend(self, name: str | None = None) -> Backend:
+        name = name or self.default_backend
+        if name not in self._backends:
+            if name not in BACKENDS:
+                raise InvalidInputError(f"unknown backend {name!r}; choose one of: {', '.join(BACKENDS)}")
+            self._backends[name] = BACKENDS[name]()
+        return self._backends[name]
+
+    async def create(
+        self, spec: DesktopSpec | None = None, *, backend: str | None = None, owner: str | None = None
+    ) -> Session:
+        """Start a desktop and return its running session (raises with the reason if it cannot start)."""
+        spec = spec or DesktopSpec()
+        live = [s for s in self.sessions.values() if s.status in ("starting", "running")]
+        if self.max_desktops and len(live) >= self.max_desktops:
+            raise LimitError(
+                f"this server allows {self.max_desktops} desktop(s) at once; stop one first "
+                f"(running: {', '.join(s.id for s in live)})"
+            )
+        desktop_id = secrets.token_hex(4)
+        while desktop_id in self.sessions:
+            desktop_id = secrets.token_hex(4)
+        session = Session(desktop_id, spec, self.backend(backend), owner)
+        self.sessions[desktop_id] = session
+        try:
+            await session.start()
+        except BaseException:
+            self.sessions.pop(desktop_id, None)  # start released everything; the caller gets the reason
+            raise
+        return session
+
+    def get(self, desktop_id: str) -> Session:
+        try:
+            return self.sessions[desktop_id]
+        except (KeyError, TypeError):
+            known = ", ".join(self.sessions) or "none"
+            raise DesktopNotFoundError(f"no desktop with id {desktop_id!r} (known: {known})") from None
+
+    def list(self) -> list[Session]:
+        return list(self.sessions.values())
+
+    async def delete(self, desktop_id: str) -> None:
+        session = self.get(desktop_id)
+        try:
+            await session.stop()
+        finally:
+            self.sessions.pop(desktop_id, None)
+
+    async def stop_all(self) -> None:
+        sessions, self.sessions = list(self.sessions.values()), {}
+        await asyncio.gather(*(s.stop() for s in sessions), return_exceptions=True)
+        for backend in self._backends.values():
+            with contextlib.suppress(Exception):
+                await backend.close()
+
+    def terminate_all_now(self) -> None:
+        """Synchronous stop of every desktop, for atexit and signal handlers (no event loop needed)."""
+        sessions, self.sessions = list(self.sessions.values()), {}
+        for session in sessions:
+            with contextlib.suppress(Exception):
+                session.terminate_now()

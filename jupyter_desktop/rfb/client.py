@@ -1,0 +1,549 @@
+"""An asyncio RFB (VNC) client: handshake, a numpy framebuffer mirror, input, clipboard, resize.
+
+It speaks RFB 3.3/3.7/3.8 with the None and VNC-password security types, decodes Raw and CopyRect
+(what a unix socket on the same machine wants: no compression to undo), and understands the
+DesktopSize, ExtendedDesktopSize, LastRect, Cursor and ExtendedClipboard pseudo-encodings.
+
+The mirror is kept current by always having one incremental update request outstanding: an idle
+desktop costs nothing, a changing one streams its damage as it happens. Every read of a message's body
+has a timeout; a malformed or truncated message raises :class:`RFBProtocolError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import struct
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import RFBAuthError, RFBError, RFBProtocolError
+
+__all__ = ["RFBClient", "Cursor"]
+
+# Encodings (RFC 6143 §7.7 and the community registry).
+ENC_RAW = 0
+ENC_COPYRECT = 1
+PSEUDO_DESKTOP_SIZE = -223
+PSEUDO_LAST_RECT = -224
+PSEUDO_CURSOR = -239
+PSEUDO_EXT_DESKTOP_SIZE = -308
+PSEUDO_EXT_CLIPBOARD = -1063131698  # 0xC0A1E5CE as a signed 32-bit number
+
+# Extended clipboard flags.
+CLIP_TEXT = 1
+CLIP_CAPS = 1 << 24
+CLIP_REQUEST = 1 << 25
+CLIP_PEEK = 1 << 26
+CLIP_NOTIFY = 1 << 27
+CLIP_PROVIDE = 1 << 28
+CLIP_MAX_TEXT = 16 * 1024 * 1024
+
+# Our pixel format: 32 bpp, depth 24, little-endian, true colour, red in the lowest byte, so that the
+# bytes in memory are R, G, B, X and a numpy view [..., :3] is RGB with no conversion.
+PIXEL_FORMAT = struct.pack(">BBBBHHHBBB3x", 32, 24, 0, 1, 255, 255, 255, 0, 8, 16)
+
+RESIZE_ERRORS = {
+    1: "the server does not allow clients to resize the desktop",
+    2: "the server is out of resources for that size",
+    3: "the server rejected the screen layout (size out of range?)",
+}
+
+MAX_DIMENSION = 16384
+
+
+@dataclass
+class Cursor:
+    """The pointer shape the server sent: RGBA pixels and the hotspot inside them."""
+
+    image: np.ndarray  # (h, w, 4) uint8 RGBA
+    hotspot: tuple[int, int]
+
+
+def _vnc_auth_response(password: str, challenge: bytes) -> bytes:
+    try:
+        from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+    except ImportError:  # cryptography < 43
+        from cryptography.hazmat.primitives.ciphers.algorithms import TripleDES
+    from cryptography.hazmat.primitives.ciphers import Cipher, modes
+
+    key = password.encode("latin-1", "replace")[:8].ljust(8, b"\0")
+    key = bytes(int(f"{b:08b}"[::-1], 2) for b in key)  # VNC reverses the bits of each key byte
+    encryptor = Cipher(TripleDES(key * 3), modes.ECB()).encryptor()  # 3DES with K1=K2=K3 is DES
+    return encryptor.update(challenge) + encryptor.finalize()
+
+
+class RFBClient:
+    """One connection to a VNC server. Create it with :meth:`open`; all methods run on one event loop."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float) -> None:
+        self._reader = reader
+        self._writer = writer
+        self.timeout = timeout
+        self.name = ""
+        self.width = 0
+        self.height = 0
+        self.framebuffer = np.zeros((0, 0, 4), np.uint8)
+        self.cursor: Cursor | None = None
+        self.updates = 0  # framebuffer updates received
+        self.last_change = time.monotonic()  # when pixels last changed
+        self.screens: list[tuple[int, int, int, int, int, int]] = []  # id, x, y, w, h, flags
+        self.supports_resize = False
+        self.bells = 0
+        self._server_clipboard = ""
+        self._clipboard_text: str | None = None  # what we offered the server
+        self._ext_clipboard_actions = 0
+        self._ext_clipboard_formats = 0
+        self._changed = asyncio.Event()
+        self._clipboard_event = asyncio.Event()
+        self._resize_result: asyncio.Future[int] | None = None
+        self._sync_waiters: list[asyncio.Future[None]] = []
+        self._task: asyncio.Task[None] | None = None
+        self.error: BaseException | None = None
+        self.closed = False
+        self._on_close: list[Callable[[], None]] = []
+
+    # ------------------------------------------------------------------ connection
+
+    @classmethod
+    async def open(
+        cls,
+        path: str | None = None,
+        *,
+        host: str | None = None,
+        port: int | None = None,
+        password: str | None = None,
+        timeout: float = 10.0,
+    ) -> RFBClient:
+        """Connect to a unix socket ``path`` or ``host:port``, authenticate, and fetch the first frame."""
+        try:
+            if path is not None:
+                opening = asyncio.open_unix_connection(path, limit=1 << 20)
+            elif host is not None and port is not None:
+                opening = asyncio.open_connection(host, port, limit=1 << 20)
+            else:
+                raise ValueError("RFBClient.open needs a unix socket path or host and port")
+            reader, writer = await asyncio.wait_for(opening, timeout)
+        except (OSError, asyncio.TimeoutError) as exc:
+            where = path or f"{host}:{port}"
+            raise RFBError(f"cannot connect to the VNC server at {where}: {exc or 'timed out'}") from exc
+        client = cls(reader, writer, timeout)
+        try:
+            await asyncio.wait_for(client._handshake(password), timeout)
+            client._task = asyncio.get_running_loop().create_task(client._run())
+            await client.wait_for_update(0, timeout)
+        except asyncio.TimeoutError as exc:
+            client._abort()
+            raise RFBProtocolError(f"the VNC server did not finish the handshake within {timeout:g} s") from exc
+        except BaseException:
+            client._abort()
+            raise
+        return client
+
+    async def _read(self, n: int) -> bytes:
+        try:
+            return await self._reader.readexactly(n)
+        except asyncio.IncompleteReadError as exc:
+            raise RFBProtocolError(
+                f"the VNC server closed the connection in the middle of a message "
+                f"({len(exc.partial)} of {n} bytes read)"
+            ) from None
+
+    async def _read_reason(self) -> str:
+        (length,) = struct.unpack(">I", await self._read(4))
+        return (await self._read(min(length, 65536))).decode("utf-8", "replace")
+
+    async def _handshake(self, password: str | None) -> None:
+        banner = await self._read(12)
+        if not (banner.startswith(b"RFB ") and banner[7:8] == b"." and banner.endswith(b"\n")):
+            raise RFBProtocolError(f"not a VNC server: it greeted us with {banner!r}")
+        try:
+            major, minor = int(banner[4:7]), int(banner[8:11])
+        except ValueError:
+            raise RFBProtocolError(f"malformed RFB version {banner!r}") from None
+        if major != 3 or minor < 3:
+            raise RFBProtocolError(f"unsupported RFB version {major}.{minor}; this client speaks 3.3 to 3.8")
+        minor = 8 if minor >= 8 else 7 if minor >= 7 else 3
+        self._writer.write(b"RFB 003.%03d\n" % minor)
+
+        if minor == 3:
+            (sec_type,) = struct.unpack(">I", await self._read(4))
+            if sec_type == 0:
+                raise RFBAuthError(f"the VNC server refused the connection: {await self._read_reason()}")
+            offered = [sec_type]
+        else:
+            (count,) = struct.unpack(">B", await self._read(1))
+            if count == 0:
+                raise RFBAuthError(f"the VNC server refused the connection: {await self._read_reason()}")
+            offered = list(await self._read(count))
+        if 1 in offered and not password:
+            sec_type = 1
+        elif 2 in offered:
+            sec_type = 2
+            if not password:
+                raise RFBAuthError("the VNC server asks for a password; pass password=...")
+        elif 1 in offered:
+            sec_type = 1
+        else:
+            raise RFBAuthError(
+                f"the VNC server offers security types {offered}, but this client speaks only "
+                "None (1) and VNC password (2); start the server with -SecurityTypes None or VncAuth"
+            )
+        if minor != 3:
+            self._writer.write(bytes([sec_type]))
+        if sec_type == 2:
+            challenge = await self._read(16)
+            self._writer.write(_vnc_auth_response(password or "", challenge))
+        if sec_type == 2 or minor == 8:
+            (result,) = struct.unpack(">I", await self._read(4))
+            if result != 0:
+                reason = await self._read_reason() if minor == 8 else "authentication failed"
+                raise RFBAuthError(f"the VNC server rejected us: {reason}")
+
+        self._writer.write(b"\x01")  # ClientInit: shared, so viewers in the browser can connect too
+        width, height = struct.unpack(">HH", await self._read(4))
+        await self._read(16)  # the server's pixel format; we set our own below
+        self.name = await self._read_reason()
+        self._resize(width, height)
+
+        self._writer.write(b"\x00\x00\x00\x00" + PIXEL_FORMAT)  # SetPixelFormat
+        encodings = [
+            ENC_COPYRECT,
+            ENC_RAW,
+            PSEUDO_EXT_DESKTOP_SIZE,
+            PSEUDO_DESKTOP_SIZE,
+            PSEUDO_LAST_RECT,
+            PSEUDO_CURSOR,
+            PSEUDO_EXT_CLIPBOARD,
+        ]
+        self._writer.write(struct.pack(f">BxH{len(encodings)}i", 2, len(encodings), *encodings))
+        self._request(incremental=False)
+        await self._writer.drain()
+
+    # ------------------------------------------------------------------ receiving
+
+    async def _run(self) -> None:
+        handlers = {
+            0: self._on_update,
+            1: self._on_colour_map,
+            2: self._on_bell,
+            3: self._on_cut_text,
+        }
+        try:
+            while True:
+                kind = await self._reader.read(1)  # waits as long as the desktop is idle
+                if not kind:
+                    raise RFBError("the VNC server closed the connection")
+                handler = handlers.get(kind[0])
+                if handler is None:
+                    raise RFBProtocolError(f"the VNC server sent unknown message type {kind[0]}")
+                try:
+                    await asyncio.wait_for(handler(), self.timeout)
+                except asyncio.TimeoutError:
+                    raise RFBProtocolError(
+                        f"the VNC server sent a truncated message (type {kind[0]}): "
+                        f"no data for {self.timeout:g} s"
+                    ) from None
+        except asyncio.CancelledError:
+            self.error = self.error or RFBError("the RFB connection was closed")
+            raise
+        except (RFBError, OSError, ValueError) as exc:
+            self.error = exc if isinstance(exc, RFBError) else RFBError(f"RFB connection failed: {exc}")
+        finally:
+            self._abort()
+
+    async def _on_update(self) -> None:
+        (count,) = struct.unpack(">xH", await self._read(3))
+        changed = False
+        covered_origin = False
+        size = (self.width, self.height)
+        for _ in range(count):
+            x, y, w, h, enc = struct.unpack(">HHHHi", await self._read(12))
+            if enc == ENC_RAW or enc == ENC_COPYRECT:
+                self._check_rect(x, y, w, h)
+                target = self.framebuffer[y : y + h, x : x + w]
+                if enc == ENC_RAW:
+                    pixels = np.frombuffer(await self._read(w * h * 4), np.uint8).reshape(h, w, 4)
+                else:
+                    sx, sy = struct.unpack(">HH", await self._read(4))
+                    self._check_rect(sx, sy, w, h)
+                    pixels = self.framebuffer[sy : sy + h, sx : sx + w].copy()
+                # Servers resend unchanged pixels (our sync requests, x11vnc): only real change counts.
+                changed = changed or not np.array_equal(target, pixels)
+                target[...] = pixels
+                covered_origin = covered_origin or (x == 0 and y == 0 and w > 0 and h > 0)
+            elif enc == PSEUDO_LAST_RECT:
+                break
+            elif enc == PSEUDO_DESKTOP_SIZE:
+                self._resize(w, h)
+            elif enc == PSEUDO_EXT_DESKTOP_SIZE:
+                await self._on_ext_desktop_size(x, y, w, h)
+            elif enc == PSEUDO_CURSOR:
+                await self._on_cursor(x, y, w, h)
+            else:
+                raise RFBProtocolError(f"the VNC server sent encoding {enc}, which this client did not ask for")
+        resized = size != (self.width, self.height)
+        self.updates += 1
+        if changed:
+            self.last_change = time.monotonic()
+        if resized:
+            self._request(incremental=False)
+        self._request(incremental=True)
+        if covered_origin or resized:
+            waiters, self._sync_waiters = self._sync_waiters, []
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_result(None)
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    def _check_rect(self, x: int, y: int, w: int, h: int) -> None:
+        if x + w > self.width or y + h > self.height:
+            raise RFBProtocolError(
+                f"the VNC server sent a rectangle {w}x{h}+{x}+{y} outside its {self.width}x{self.height} screen"
+            )
+
+    def _resize(self, width: int, height: int) -> None:
+        if not (0 < width <= MAX_DIMENSION and 0 < height <= MAX_DIMENSION):
+            raise RFBProtocolError(f"the VNC server announced an impossible screen size {width}x{height}")
+        if (width, height) == (self.width, self.height):
+            return
+        old = self.framebuffer
+        self.framebuffer = np.zeros((height, width, 4), np.uint8)
+        h, w = min(height, old.shape[0]), min(width, old.shape[1])
+        self.framebuffer[:h, :w] = old[:h, :w]
+        self.width, self.height = width, height
+
+    async def _on_ext_desktop_size(self, reason: int, status: int, w: int, h: int) -> None:
+        count = (await self._read(4))[0]
+        data = await self._read(16 * count)
+        self.screens = [struct.unpack_from(">IHHHHI", data, 16 * i) for i in range(count)]
+        self.supports_resize = True
+        if status == 0:
+            self._resize(w, h)
+        if reason == 1 and self._resize_result is not None and not self._resize_result.done():
+            self._resize_result.set_result(status)
+
+    async def _on_cursor(self, hot_x: int, hot_y: int, w: int, h: int) -> None:
+        if w * h == 0:
+            self.cursor = None
+            return
+        if w > 1024 or h > 1024:
+            raise RFBProtocolError(f"the VNC server sent an oversized {w}x{h} cursor")
+        pixels = np.frombuffer(await self._read(w * h * 4), np.uint8).reshape(h, w, 4).copy()
+        row = (w + 7) // 8
+        mask = np.unpackbits(np.frombuffer(await self._read(row * h), np.uint8).reshape(h, row), axis=1)[:, :w]
+        pixels[..., 3] = mask * 255
+        self.cursor = Cursor(pixels, (hot_x, hot_y))
+
+    async def _on_colour_map(self) -> None:
+        _, count = struct.unpack(">xHH", await self._read(5))
+        await self._read(6 * count)  # we asked for true colour; ignore
+
+    async def _on_bell(self) -> None:
+        self.bells += 1
+
+    async def _on_cut_text(self) -> None:
+        (length,) = struct.unpack(">3xi", await self._read(7))
+        if length >= 0:
+            if length > CLIP_MAX_TEXT:
+                raise RFBProtocolError(f"the VNC server sent {length} bytes of clipboard text")
+            self._server_clipboard = (await self._read(length)).decode("latin-1")
+            self._clipboard_event.set()
+            return
+        length = -length
+        if length < 4 or length > CLIP_MAX_TEXT:
+            raise RFBProtocolError(f"malformed extended clipboard message of {length} bytes")
+        payload = await self._read(length)
+        (flags,) = struct.unpack_from(">I", payload)
+        actions, formats = flags & 0xFF000000, flags & 0xFFFF
+        if actions & CLIP_CAPS:
+            self._ext_clipboard_actions, self._ext_clipboard_formats = actions, formats
+            # Answer with our own capabilities: text only, up to CLIP_MAX_TEXT bytes.
+            ours = CLIP_CAPS | CLIP_REQUEST | CLIP_PEEK | CLIP_NOTIFY | CLIP_PROVIDE | CLIP_TEXT
+            self._send_ext_clipboard(struct.pack(">II", ours, CLIP_MAX_TEXT))
+        elif actions & CLIP_REQUEST:
+            if formats & CLIP_TEXT and self._clipboard_text is not None:
+                self._send_clipboard_provide(self._clipboard_text)
+        elif actions & CLIP_PEEK:
+            self._send_ext_clipboard(struct.pack(">I", CLIP_NOTIFY | (CLIP_TEXT if self._clipboard_text else 0)))
+        elif actions & CLIP_NOTIFY:
+            if formats & CLIP_TEXT:
+                self._send_ext_clipboard(struct.pack(">I", CLIP_REQUEST | CLIP_TEXT))
+            else:
+                self._server_clipboard = ""
+                self._clipboard_event.set()
+        elif actions & CLIP_PROVIDE:
+            self._clipboard_text = None
+            try:
+                data = zlib.decompressobj().decompress(payload[4:], CLIP_MAX_TEXT + 8)
+            except zlib.error as exc:
+                raise RFBProtocolError(f"the VNC server sent corrupt clipboard data: {exc}") from None
+            if formats & CLIP_TEXT:
+                if len(data) < 4:
+                    raise RFBProtocolError("the VNC server sent a truncated clipboard message")
+                (size,) = struct.unpack_from(">I", data)
+                text = data[4 : 4 + size].decode("utf-8", "replace").rstrip("\0")
+                self._server_clipboard = text.replace("\r\n", "\n")
+                self._clipboard_event.set()
+
+    # ------------------------------------------------------------------ sending
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise self.error if isinstance(self.error, RFBError) else RFBError("the RFB connection is closed")
+
+    def _request(self, incremental: bool, x: int = 0, y: int = 0, w: int | None = None, h: int | None = None) -> None:
+        if self.closed:
+            return
+        w = self.width if w is None else w
+        h = self.height if h is None else h
+        self._writer.write(struct.pack(">BBHHHH", 3, int(incremental), x, y, w, h))
+
+    async def _drain(self) -> None:
+        try:
+            await asyncio.wait_for(self._writer.drain(), self.timeout)
+        except asyncio.TimeoutError:
+            raise RFBError(f"the VNC server did not read our messages for {self.timeout:g} s") from None
+        except (ConnectionError, OSError) as exc:
+            raise RFBError(f"the RFB connection broke: {exc}") from exc
+
+    def pointer_event(self, x: int, y: int, buttons: int) -> None:
+        """Queue a PointerEvent (call :meth:`flush` or any awaiting method to send it)."""
+        self._check_open()
+        self._writer.write(struct.pack(">BBHH", 5, buttons & 0xFF, x, y))
+
+    def key_event(self, keysym: int, down: bool) -> None:
+        """Queue a KeyEvent."""
+        self._check_open()
+        self._writer.write(struct.pack(">BBxxI", 4, int(down), keysym))
+
+    async def flush(self) -> None:
+        self._check_open()
+        await self._drain()
+
+    def _send_ext_clipboard(self, payload: bytes) -> None:
+        self._writer.write(struct.pack(">B3xi", 6, -len(payload)) + payload)
+
+    def _send_clipboard_provide(self, text: str) -> None:
+        data = (text.replace("\r\n", "\n").replace("\n", "\r\n") + "\0").encode("utf-8")
+        # A flushed, unfinished zlib stream, as TigerVNC sends it: LibVNCServer (x11vnc) treats the
+        # Z_STREAM_END of a finished stream as an error and drops the connection.
+        deflate = zlib.compressobj()
+        body = deflate.compress(struct.pack(">I", len(data)) + data) + deflate.flush(zlib.Z_SYNC_FLUSH)
+        self._send_ext_clipboard(struct.pack(">I", CLIP_PROVIDE | CLIP_TEXT) + body)
+
+    @property
+    def extended_clipboard(self) -> bool:
+        """UTF-8 clipboard in both directions. As noVNC does, we use it only when the server can also
+        notify: LibVNCServer (x11vnc) advertises the extension but x11vnc drops what arrives through it."""
+        return bool(self._ext_clipboard_formats & CLIP_TEXT and self._ext_clipboard_actions & CLIP_NOTIFY)
+
+    async def set_clipboard(self, text: str) -> None:
+        """Offer ``text`` as the desktop's clipboard (Unicode where the server has extended clipboard)."""
+        self._check_open()
+        if self.extended_clipboard:
+            self._clipboard_text = text
+            self._send_ext_clipboard(struct.pack(">I", CLIP_NOTIFY | CLIP_TEXT))
+        else:
+            data = text.encode("latin-1", "replace")
+            self._writer.write(struct.pack(">B3xI", 6, len(data)) + data)
+        await self._drain()
+
+    async def get_clipboard(self, timeout: float = 1.0) -> str:
+        """The desktop's clipboard text. With extended clipboard we ask for it; else the last one sent."""
+        self._check_open()
+        if self.extended_clipboard and self._ext_clipboard_actions & CLIP_REQUEST:
+            self._clipboard_event.clear()
+            self._send_ext_clipboard(struct.pack(">I", CLIP_REQUEST | CLIP_TEXT))
+            await self._drain()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._clipboard_event.wait(), timeout)
+        self._check_open()
+        return self._server_clipboard
+
+    async def set_desktop_size(self, width: int, height: int) -> None:
+        """Ask the server to resize the screen (ExtendedDesktopSize); raises with the server's reason."""
+        self._check_open()
+        if not self.supports_resize:
+            raise RFBError("this VNC server cannot be resized by a client (no ExtendedDesktopSize support)")
+        screen_id, flags = (self.screens[0][0], self.screens[0][5]) if self.screens else (0, 0)
+        self._resize_result = asyncio.get_running_loop().create_future()
+        self._writer.write(struct.pack(">BxHHBxIHHHHI", 251, width, height, 1, screen_id, 0, 0, width, height, flags))
+        await self._drain()
+        try:
+            status = await asyncio.wait_for(asyncio.shield(self._resize_result), self.timeout)
+        except asyncio.TimeoutError:
+            raise RFBError(f"the VNC server did not answer the resize request within {self.timeout:g} s") from None
+        if status != 0:
+            raise RFBError(f"resize to {width}x{height} refused: {RESIZE_ERRORS.get(status, f'status {status}')}")
+        await self.sync()
+
+    # ------------------------------------------------------------------ waiting
+
+    async def wait_for_update(self, after: int, timeout: float | None = None) -> None:
+        """Wait until more than ``after`` framebuffer updates have arrived."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.updates <= after:
+            self._check_open()
+            event = self._changed
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise asyncio.TimeoutError
+            await asyncio.wait_for(event.wait(), remaining)
+        self._check_open()
+
+    async def sync(self, timeout: float | None = None) -> None:
+        """Make the mirror current: wait for an update that answers a request sent now.
+
+        We ask for everything that changed plus, non-incrementally, the pixel at (0, 0); the server
+        must answer, and its answer carries every change it knew of when it read the request.
+        """
+        self._check_open()
+        fut = asyncio.get_running_loop().create_future()
+        self._sync_waiters.append(fut)
+        self._request(incremental=True)
+        self._request(incremental=False, w=1, h=1)
+        await self._drain()
+        timeout = self.timeout if timeout is None else timeout
+        try:
+            await asyncio.wait_for(asyncio.shield(fut), timeout)
+        except asyncio.TimeoutError:
+            self._check_open()
+            raise RFBProtocolError(f"the VNC server did not answer an update request within {timeout:g} s") from None
+        self._check_open()
+
+    def add_close_callback(self, callback: Callable[[], None]) -> None:
+        self._on_close.append(callback)
+
+    # ------------------------------------------------------------------ closing
+
+    def _abort(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        with contextlib.suppress(Exception):
+            self._writer.close()
+        self._changed.set()
+        self._clipboard_event.set()
+        for fut in self._sync_waiters:
+            if not fut.done():
+                fut.set_result(None)
+        if self._resize_result is not None and not self._resize_result.done():
+            self._resize_result.set_result(-1)
+        for callback in self._on_close:
+            with contextlib.suppress(Exception):
+                callback()
+
+    async def close(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        self._abort()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._writer.wait_closed(), 1.0)

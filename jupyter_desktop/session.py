@@ -1,0 +1,387 @@
+"""One running desktop as the manager holds it: backend handle, RFB control client, status, input state.
+
+Everything here is async and runs on one event loop (the server's, or the embedded manager's thread).
+Screens and input go over RFB; apps, windows and the pointer position over the backend's exec channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shlex
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from PIL import Image
+
+from . import actions as _actions
+from .backends.base import Backend, BackendDesktop, DesktopSpec, LaunchedProcess, RunResult
+from .errors import DesktopClosedError, DesktopError, InvalidInputError, MissingDependencyError, RFBError
+from .rfb import RFBClient
+
+__all__ = ["Session", "Window", "STATUSES", "scale_image"]
+
+STATUSES = ("starting", "running", "stopping", "stopped", "error")
+
+_TOOLS = {"xdotool": "xdotool", "wmctrl": "wmctrl", "xprop": "x11-utils", "xdg-open": "xdg-utils", "xclip": "xclip"}
+
+# One exec lists the windows: wmctrl when a window manager speaks EWMH, else xdotool.
+_WINDOWS_SCRIPT = r"""
+if command -v wmctrl >/dev/null 2>&1 && wmctrl -m >/dev/null 2>&1; then
+  echo wmctrl
+  wmctrl -lpGx
+else
+  command -v xdotool >/dev/null 2>&1 || { echo "missing xdotool" >&2; exit 127; }
+  echo xdotool
+  for w in $(xdotool search --onlyvisible --name '' 2>/dev/null); do
+    eval "$(xdotool getwindowgeometry --shell "$w")"
+    printf '%s\t%s\t%s\t%s\t%s\t' "$w" "$X" "$Y" "$WIDTH" "$HEIGHT"
+    xdotool getwindowname "$w"
+  done
+fi
+echo '--active--'
+xprop -root _NET_ACTIVE_WINDOW 2>/dev/null || xdotool getactivewindow 2>/dev/null || true
+"""
+
+
+@dataclass(frozen=True)
+class Window:
+    """A top-level window on the desktop."""
+
+    id: int
+    title: str
+    x: int
+    y: int
+    width: int
+    height: int
+    active: bool = False
+    pid: int | None = None
+    wm_class: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def scale_image(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """Resize for a model: area-averaging when shrinking by a lot, bilinear otherwise."""
+    if image.size == size:
+        return image
+    return image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+
+
+def _parse_windows(text: str) -> list[Window]:
+    body, _, active_part = text.partition("--active--")
+    lines = body.strip().splitlines()
+    active = None
+    for token in active_part.replace(",", " ").split():
+        with contextlib.suppress(ValueError):
+            active = int(token, 0)
+    windows = []
+    if lines and lines[0] == "wmctrl":
+        for line in lines[1:]:
+            parts = line.split(None, 9)
+            if len(parts) < 9:
+                continue
+            wid, _desk, pid, x, y, w, h, wm_class = parts[:8]
+            title = parts[9] if len(parts) > 9 else ""
+            windows.append(
+                Window(int(wid, 16), title, int(x), int(y), int(w), int(h), int(wid, 16) == active,
+                       int(pid) or None, wm_class if wm_class != "N/A" else None)
+            )  # fmt: skip
+    elif lines and lines[0] == "xdotool":
+        for line in lines[1:]:
+            parts = line.split("\t", 5)
+            if len(parts) < 6:
+                continue
+            wid = int(parts[0])
+            windows.append(Window(wid, parts[5], *(int(p) for p in parts[1:5]), active=wid == active))
+    return windows
+
+
+class Session:
+    """A desktop: its spec, backend, RFB client and lifecycle (starting → running → stopped/error)."""
+
+    def __init__(self, desktop_id: str, spec: DesktopSpec, backend: Backend, owner: str | None = None) -> None:
+        self.id = desktop_id
+        self.spec = spec
+        self.backend = backend
+        self.owner = owner
+        self.status = "starting"
+        self.error: str | None = None
+        self.created = time.time()
+        self.last_activity = self.created
+        self.desktop: BackendDesktop | None = None
+        self.rfb: RFBClient | None = None
+        self.input = _actions.InputState()
+        self.processes: dict[int, LaunchedProcess] = {}
+        self._input_lock = asyncio.Lock()
+        self._stop_task: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        self.status, self.error = "starting", None
+        try:
+            self.desktop = await self.backend.start(self.spec, self.id)
+            endpoint = self.desktop.endpoint
+            self.rfb = await RFBClient.open(
+                endpoint.path, host=endpoint.host, port=endpoint.port, password=endpoint.password
+            )
+        except BaseException as exc:
+            self.status, self.error = "error", str(exc)
+            await self._release()
+            raise
+        self.input = _actions.InputState(self.rfb.width // 2, self.rfb.height // 2)
+        self.rfb.add_close_callback(self._on_rfb_closed)
+        self.status = "running"
+
+    def _on_rfb_closed(self) -> None:
+        if self.status == "running":
+            reason = self.desktop.died() if self.desktop else None
+            rfb_error = self.rfb.error if self.rfb else None
+            self.status = "error"
+            self.error = reason or (str(rfb_error) if rfb_error else "the desktop's VNC connection closed")
+
+    async def _release(self) -> None:
+        rfb, self.rfb = self.rfb, None
+        if rfb is not None:
+            await rfb.close()
+        desktop, self.desktop = self.desktop, None
+        if desktop is not None:
+            await desktop.stop()
+        self.processes.clear()
+
+    async def stop(self) -> None:
+        if self.status == "stopped":
+            return
+        self.status = "stopping"
+        try:
+            await self._release()
+        finally:
+            self.status = "stopped"
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+    def terminate_now(self) -> None:
+        """Synchronous last-resort stop for atexit and signal handlers."""
+        desktop = self.desktop
+        if desktop is not None and hasattr(desktop, "terminate_now"):
+            desktop.terminate_now()
+        self.status = "stopped"
+
+    def check(self) -> RFBClient:
+        """The RFB client of a running desktop, or a clear error saying why there is none."""
+        if self.status == "running" and self.rfb is not None and not self.rfb.closed:
+            self.last_activity = time.time()
+            return self.rfb
+        if self.status == "running":
+            self._on_rfb_closed()
+        if self.status == "error":
+            raise DesktopClosedError(f"desktop {self.id} failed: {self.error}. Call restart() to start it again.")
+        if self.status in ("stopping", "stopped"):
+            raise DesktopClosedError(f"desktop {self.id} was closed; start a new one with Desktop()")
+        raise DesktopError(f"desktop {self.id} is still starting")
+
+    def _backend_desktop(self) -> BackendDesktop:
+        self.check()
+        assert self.desktop is not None
+        return self.desktop
+
+    def to_dict(self) -> dict[str, Any]:
+        rfb = self.rfb
+        return {
+            "id": self.id,
+            "status": self.status,
+            "error": self.error,
+            "owner": self.owner,
+            "backend": self.backend.name,
+            "profile": self.spec.profile if isinstance(self.spec.profile, str) else list(self.spec.profile),
+            "width": rfb.width if rfb else self.spec.width,
+            "height": rfb.height if rfb else self.spec.height,
+            "depth": self.spec.depth,
+            "dpi": self.spec.dpi,
+            "created": self.created,
+            "last_activity": self.last_activity,
+            **(self.desktop.info() if self.desktop else {}),
+        }
+
+    # ------------------------------------------------------------------ screen
+
+    @property
+    def size(self) -> tuple[int, int]:
+        rfb = self.check()
+        return rfb.width, rfb.height
+
+    async def capture(self, region: Sequence[int] | None = None, fresh: bool = True) -> Image.Image:
+        """The screen (or ``region`` = (x, y, width, height)) as an RGB image, straight from the mirror."""
+        rfb = self.check()
+        if fresh:
+            await rfb.sync()
+        x, y, w, h = self.check_region(region)
+        view = rfb.framebuffer[y : y + h, x : x + w]
+        # One pass from the RGBX mirror into a new RGB image (a copy: the mirror keeps changing).
+        return Image.frombytes("RGB", (w, h), view if view.flags.c_contiguous else view.tobytes(), "raw", "RGBX")
+
+    def check_region(self, region: Sequence[int] | None) -> tuple[int, int, int, int]:
+        width, height = self.size
+        if region is None:
+            return 0, 0, width, height
+        if (
+            not isinstance(region, (list, tuple))
+            or len(region) != 4
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in region)
+        ):
+            raise InvalidInputError(f"region must be (x, y, width, height) in integers, not {region!r}")
+        x, y, w, h = region
+        if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > width or y + h > height:
+            raise InvalidInputError(f"region {tuple(region)} is not inside the {width}x{height} screen")
+        return x, y, w, h
+
+    async def wait_until_stable(self, quiet: float = 0.5, timeout: float = 10.0) -> bool:
+        """Wait until the screen has not changed for ``quiet`` seconds; False if ``timeout`` came first."""
+        deadline = time.monotonic() + timeout
+        while True:
+            rfb = self.check()
+            await rfb.sync()
+            now = time.monotonic()
+            still = now - rfb.last_change
+            if still >= quiet:
+                return True
+            if now >= deadline:
+                return False
+            await asyncio.sleep(max(0.01, min(quiet - still, deadline - now, 0.05)))
+
+    async def resize(self, width: int, height: int) -> None:
+        DesktopSpec(width=width, height=height)  # validates the numbers
+        rfb = self.check()
+        try:
+            await rfb.set_desktop_size(width, height)
+        except RFBError as exc:
+            hint = ""
+            if (self.desktop.info() if self.desktop else {}).get("x_server") == "xvfb":
+                hint = (
+                    ". This desktop runs Xvfb + x11vnc, which cannot resize; TigerVNC's Xvnc can "
+                    "(sudo apt-get install tigervnc-standalone-server)"
+                )
+            raise DesktopError(f"{exc}{hint}") from None
+
+    # ------------------------------------------------------------------ input
+
+    async def perform(self, actions: Sequence[Mapping[str, Any]]) -> None:
+        """Validate a batch of actions (see :mod:`jupyter_desktop.actions`) and send it."""
+        rfb = self.check()
+        async with self._input_lock:
+            state = self.input
+            if _actions.needs_pointer(actions):
+                x, y = await self.pointer_position()
+                state = _actions.InputState(x, y, state.buttons, state.keys_down)
+            steps, after = _actions.compile_actions(actions, state, (rfb.width, rfb.height))
+            await _actions.execute(steps, rfb)
+            self.input = after
+
+    async def pointer_position(self) -> tuple[int, int]:
+        """Where the pointer really is (a person may have moved it in the browser)."""
+        result = await self._tool(["xdotool", "getmouselocation", "--shell"])
+        values = dict(line.split("=", 1) for line in result.stdout.split() if "=" in line)
+        try:
+            return int(values["X"]), int(values["Y"])
+        except (KeyError, ValueError):
+            raise DesktopError(f"xdotool gave no pointer position: {result.stdout!r} {result.stderr!r}") from None
+
+    # ------------------------------------------------------------------ clipboard
+
+    # Over RFB where the server speaks the extended (UTF-8) clipboard, as TigerVNC does. x11vnc takes
+    # cut text over RFB but does not serve it to X clients, so there we use xclip via the exec channel.
+
+    async def get_clipboard(self) -> str:
+        rfb = self.check()
+        if rfb.extended_clipboard:
+            return await rfb.get_clipboard()
+        result = await self._tool(["xclip", "-o", "-selection", "clipboard"])
+        return result.stdout if result.returncode == 0 else ""
+
+    async def set_clipboard(self, text: str) -> None:
+        if not isinstance(text, str):
+            raise InvalidInputError(f"clipboard text must be a string, not {type(text).__name__}")
+        rfb = self.check()
+        if rfb.extended_clipboard:
+            await rfb.set_clipboard(text)
+            return
+        result = await self._backend_desktop().run(["xclip", "-i", "-selection", "clipboard"], input=text.encode())
+        if result.returncode != 0:
+            raise DesktopError(f"xclip could not set the clipboard: {result.stderr.strip()}")
+
+    # ------------------------------------------------------------------ exec channel
+
+    @staticmethod
+    def _argv(command: str | Sequence[str]) -> list[str]:
+        if isinstance(command, str):
+            argv = shlex.split(command)
+        elif isinstance(command, (list, tuple)) and all(isinstance(a, str) for a in command):
+            argv = list(command)
+        else:
+            raise InvalidInputError(f"a command is a string or a list of strings, not {command!r}")
+        if not argv:
+            raise InvalidInputError("the command is empty")
+        return argv
+
+    async def _tool(self, argv: list[str], timeout: float = 20.0) -> RunResult:
+        try:
+            result = await self._backend_desktop().run(argv, timeout=timeout)
+        except InvalidInputError:
+            raise MissingDependencyError(
+                f"{argv[0]} is not installed in the desktop; install it with: sudo apt-get install {_TOOLS.get(argv[0], argv[0])}"
+            ) from None
+        if result.returncode == 127:
+            missing = next((t for t in _TOOLS if t in result.stderr), argv[0])
+            raise MissingDependencyError(
+                f"{missing} is not installed in the desktop; install it with: sudo apt-get install {_TOOLS.get(missing, missing)}"
+            )
+        return result
+
+    async def run(
+        self,
+        command: str | Sequence[str],
+        *,
+        input: str | bytes | None = None,
+        timeout: float | None = 60.0,
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+    ) -> RunResult:
+        """Run ``command`` to completion; a string runs through ``sh -c`` (pipes, globs, ``&&`` work)."""
+        argv = ["sh", "-c", command] if isinstance(command, str) else self._argv(command)
+        data = input.encode() if isinstance(input, str) else input
+        return await self._backend_desktop().run(argv, input=data, timeout=timeout, env=env, cwd=cwd)
+
+    async def launch(
+        self, command: str | Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str | None = None
+    ) -> LaunchedProcess:
+        process = await self._backend_desktop().launch(self._argv(command), env=env, cwd=cwd)
+        self.processes = {pid: p for pid, p in self.processes.items() if p.returncode is None}
+        self.processes[process.pid] = process
+        return process
+
+    def process(self, pid: int) -> LaunchedProcess:
+        try:
+            return self.processes[pid]
+        except KeyError:
+            raise InvalidInputError(f"no process {pid} was launched on desktop {self.id}") from None
+
+    async def open(self, target: str) -> LaunchedProcess:
+        if not isinstance(target, str) or not target:
+            raise InvalidInputError("open() needs a URL or a file path")
+        return await self.launch(["xdg-open", target])
+
+    async def windows(self) -> list[Window]:
+        result = await self._tool(["sh", "-c", _WINDOWS_SCRIPT])
+        return _parse_windows(result.stdout)
+
+    async def window_command(self, window_id: int, what: str) -> None:
+        flags = {"activate": "-ia", "close": "-ic"}[what]
+        result = await self._tool(["wmctrl", flags, hex(window_id)])
+        if result.returncode != 0:
+            raise DesktopError(f"cannot {what} window {hex(window_id)}: {result.stderr.strip() or 'no such window'}")
