@@ -234,14 +234,22 @@ def compile_actions(
                 if not isinstance(text, str):
                     raise InvalidInputError(f"type: text must be a string, not {type(text).__name__}")
                 delay = _number(action, "delay", 0.0, 0, 10)
+                shift_held = bool(keys.SHIFTS & set(state.keys_down))
+                shift = keys.KEYSYMS["Shift_L"]
                 for ch in text:
                     sym = keys.char_keysym(ch)
+                    # Shift ourselves, as a keyboard would: left alone, TigerVNC types capitals via Caps Lock.
+                    shifted = not shift_held and keys.needs_shift(ch)
+                    if shifted:
+                        steps.append(("key", shift, True))
                     steps.append(("key", sym, True))
                     steps.append(("key", sym, False))
+                    if shifted:
+                        steps.append(("key", shift, False))
                     if delay:
                         steps.append(("sleep", delay))
             elif kind == "press":
-                chords = keys.parse_keys(_text(action, "keys"))
+                chords = keys.parse_keys(_text(action, "keys"), shift_held=bool(keys.SHIFTS & set(state.keys_down)))
                 hold = _number(action, "hold", 0.0, 0, MAX_WAIT)
                 for chord in chords:
                     press_keys(chord)

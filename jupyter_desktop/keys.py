@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from ._keysyms import KEYSYMS
 from .errors import InvalidInputError
 
-__all__ = ["ALIASES", "keysym", "char_keysym", "parse_chord", "parse_keys"]
+__all__ = ["ALIASES", "SHIFTS", "needs_shift", "keysym", "char_keysym", "parse_chord", "parse_keys"]
 
 _MODIFIERS = {
     "ctrl": "Control_L",
@@ -114,6 +114,11 @@ def char_keysym(ch: str) -> int:
     return 0x01000000 + cp  # the X Unicode keysym range
 
 
+def needs_shift(ch: str) -> bool:
+    """True for characters typed with shift on the US layout (A-Z and the shifted symbols)."""
+    return "A" <= ch <= "Z" or ch in _SHIFTED_CHARS
+
+
 def keysym(name: str) -> int:
     """The keysym of one key name; raises InvalidInputError naming close matches when unknown."""
     if not isinstance(name, str) or not name:
@@ -145,8 +150,20 @@ def keysym(name: str) -> int:
     )
 
 
-def parse_chord(chord: str | Sequence[str]) -> list[int]:
-    """Keysyms of one chord, modifiers first: ``"ctrl+shift+t"`` or ``["ctrl", "shift", "t"]``."""
+# What shift makes of a key on the US layout (the layout Xvnc and Xvfb start with).
+_US_SHIFTED = dict(zip("`1234567890-=[]\\;',./", '~!@#$%^&*()_+{}|:"<>?'))
+SHIFTS = {KEYSYMS["Shift_L"], KEYSYMS["Shift_R"]}
+_SHIFTED_CHARS = frozenset(_US_SHIFTED.values())
+
+
+def parse_chord(chord: str | Sequence[str], shift_held: bool = False) -> list[int]:
+    """Keysyms of one chord, modifiers first: ``"ctrl+shift+t"`` or ``["ctrl", "shift", "t"]``.
+
+    With shift in the chord, a character key becomes its shifted keysym (``T``, ``!``), as a keyboard
+    would produce it: a VNC server asked for ``t`` while shift is down works around the shift (with
+    Caps Lock), which is not what ``ctrl+shift+t`` means. ``shift_held``: shift is already down
+    (``key_down("shift")``).
+    """
     if isinstance(chord, str):
         if chord in ("+", "plus"):
             names = ["plus"]
@@ -158,10 +175,17 @@ def parse_chord(chord: str | Sequence[str]) -> list[int]:
         names = list(chord)
     if not names or any(not n for n in names):
         raise InvalidInputError(f"malformed key chord {chord!r}; write it as 'ctrl+c' or ['ctrl', 'c']")
-    return [keysym(n.strip() if isinstance(n, str) else n) for n in names]
+    names = [n.strip() if isinstance(n, str) else n for n in names]
+    syms = [keysym(n) for n in names]
+    if (shift_held or SHIFTS & set(syms[:-1])) and isinstance(names[-1], str) and len(names[-1]) == 1:
+        ch = names[-1]
+        shifted = _US_SHIFTED.get(ch, ch.upper())
+        if len(shifted) == 1:
+            syms[-1] = char_keysym(shifted)
+    return syms
 
 
-def parse_keys(keys: str | Iterable[str]) -> list[list[int]]:
+def parse_keys(keys: str | Iterable[str], shift_held: bool = False) -> list[list[int]]:
     """Chords to press one after the other.
 
     A string may hold several chords separated by spaces; a list is one chord (E2B's convention).
@@ -172,8 +196,8 @@ def parse_keys(keys: str | Iterable[str]) -> list[list[int]]:
             if keys == " ":
                 return [[KEYSYMS["space"]]]
             raise InvalidInputError("press() needs a key, e.g. press('enter') or press('ctrl+c')")
-        return [parse_chord(p) for p in parts]
+        return [parse_chord(p, shift_held) for p in parts]
     keys = list(keys)
     if not keys:
         raise InvalidInputError("press() needs at least one key")
-    return [parse_chord(keys)]
+    return [parse_chord(keys, shift_held)]

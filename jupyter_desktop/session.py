@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import shlex
 import time
 from collections.abc import Mapping, Sequence
@@ -25,25 +26,30 @@ __all__ = ["Session", "Window", "STATUSES", "scale_image"]
 
 STATUSES = ("starting", "running", "stopping", "stopped", "error")
 
-_TOOLS = {"xdotool": "xdotool", "wmctrl": "wmctrl", "xprop": "x11-utils", "xdg-open": "xdg-utils", "xclip": "xclip"}
+_TOOLS = {"xdotool": "xdotool", "wmctrl": "wmctrl", "xprop": "x11-utils", "xwininfo": "x11-utils", "xdg-open": "xdg-utils", "xclip": "xclip"}
 
-# One exec lists the windows: wmctrl when a window manager speaks EWMH, else xdotool.
+# One exec lists the windows: ids, pids, classes and titles from wmctrl when a window manager speaks
+# EWMH (else the root's visible children from xdotool), and true geometry from xwininfo's tree (wmctrl
+# and xdotool count the frame decoration twice under reparenting window managers).
 _WINDOWS_SCRIPT = r"""
 if command -v wmctrl >/dev/null 2>&1 && wmctrl -m >/dev/null 2>&1; then
   echo wmctrl
-  wmctrl -lpGx
+  wmctrl -lpx
 else
   command -v xdotool >/dev/null 2>&1 || { echo "missing xdotool" >&2; exit 127; }
   echo xdotool
-  for w in $(xdotool search --onlyvisible --name '' 2>/dev/null); do
-    eval "$(xdotool getwindowgeometry --shell "$w")"
-    printf '%s\t%s\t%s\t%s\t%s\t' "$w" "$X" "$Y" "$WIDTH" "$HEIGHT"
+  for w in $(xdotool search --onlyvisible --maxdepth 1 --name '' 2>/dev/null); do
+    printf '%s\t%s\t' "$w" "$(xdotool getwindowpid "$w" 2>/dev/null)"
     xdotool getwindowname "$w"
   done
 fi
+echo '--tree--'
+command -v xwininfo >/dev/null 2>&1 || { echo "missing xprop xwininfo" >&2; exit 127; }
+xwininfo -root -tree
 echo '--active--'
 xprop -root _NET_ACTIVE_WINDOW 2>/dev/null || xdotool getactivewindow 2>/dev/null || true
 """
+_TREE_LINE = re.compile(r"^\s*(0x[0-9a-f]+) .*?\s(\d+)x(\d+)[+-]-?\d+[+-]-?\d+\s+\+(-?\d+)\+(-?\d+)\s*$")
 
 
 @dataclass(frozen=True)
@@ -72,31 +78,35 @@ def scale_image(image: Image.Image, size: tuple[int, int]) -> Image.Image:
 
 
 def _parse_windows(text: str) -> list[Window]:
-    body, _, active_part = text.partition("--active--")
-    lines = body.strip().splitlines()
+    listing, _, rest = text.partition("--tree--")
+    tree, _, active_part = rest.partition("--active--")
+    geometry = {}
+    for line in tree.splitlines():
+        m = _TREE_LINE.match(line)
+        if m:
+            wid, w, h, x, y = m.groups()
+            geometry[int(wid, 16)] = (int(x), int(y), int(w), int(h))
     active = None
     for token in active_part.replace(",", " ").split():
         with contextlib.suppress(ValueError):
             active = int(token, 0)
+    lines = listing.strip().splitlines()
     windows = []
-    if lines and lines[0] == "wmctrl":
-        for line in lines[1:]:
-            parts = line.split(None, 9)
-            if len(parts) < 9:
+    for line in lines[1:]:
+        if lines[0] == "wmctrl":
+            parts = line.split(None, 5)
+            if len(parts) < 5:
                 continue
-            wid, _desk, pid, x, y, w, h, wm_class = parts[:8]
-            title = parts[9] if len(parts) > 9 else ""
-            windows.append(
-                Window(int(wid, 16), title, int(x), int(y), int(w), int(h), int(wid, 16) == active,
-                       int(pid) or None, wm_class if wm_class != "N/A" else None)
-            )  # fmt: skip
-    elif lines and lines[0] == "xdotool":
-        for line in lines[1:]:
-            parts = line.split("\t", 5)
-            if len(parts) < 6:
+            wid, pid, wm_class = int(parts[0], 16), int(parts[2]) or None, parts[3]
+            title = parts[5] if len(parts) > 5 else ""
+        else:
+            wid_text, _, rest = line.partition("\t")
+            pid_text, _, title = rest.partition("\t")
+            if not wid_text.isdigit():
                 continue
-            wid = int(parts[0])
-            windows.append(Window(wid, parts[5], *(int(p) for p in parts[1:5]), active=wid == active))
+            wid, pid, wm_class = int(wid_text), int(pid_text) if pid_text.isdigit() else None, "N/A"
+        if wid in geometry:
+            windows.append(Window(wid, title, *geometry[wid], wid == active, pid, None if wm_class == "N/A" else wm_class))
     return windows
 
 
@@ -117,7 +127,7 @@ class Session:
         self.input = _actions.InputState()
         self.processes: dict[int, LaunchedProcess] = {}
         self._input_lock = asyncio.Lock()
-        self._stop_task: asyncio.Task[None] | None = None
+        self._death_task: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -138,11 +148,23 @@ class Session:
         self.status = "running"
 
     def _on_rfb_closed(self) -> None:
-        if self.status == "running":
-            reason = self.desktop.died() if self.desktop else None
-            rfb_error = self.rfb.error if self.rfb else None
-            self.status = "error"
-            self.error = reason or (str(rfb_error) if rfb_error else "the desktop's VNC connection closed")
+        if self.status != "running":
+            return
+        rfb_error = self.rfb.error if self.rfb else None
+        self.status = "error"
+        self.error = (self.desktop.died() if self.desktop else None) or str(rfb_error or "the VNC connection closed")
+        if self.desktop is not None:
+            self._death_task = asyncio.get_running_loop().create_task(self._explain_death(self.desktop))
+
+    async def _explain_death(self, desktop: BackendDesktop) -> None:
+        """The RFB connection usually notices first; give the backend a moment to say what died."""
+        for _ in range(40):
+            reason = desktop.died()
+            if reason:
+                if self.status == "error" and self.desktop is desktop:
+                    self.error = reason
+                return
+            await asyncio.sleep(0.05)
 
     async def _release(self) -> None:
         rfb, self.rfb = self.rfb, None
@@ -169,7 +191,7 @@ class Session:
     def terminate_now(self) -> None:
         """Synchronous last-resort stop for atexit and signal handlers."""
         desktop = self.desktop
-        if desktop is not None and hasattr(desktop, "terminate_now"):
+        if desktop is not None:
             desktop.terminate_now()
         self.status = "stopped"
 

@@ -12,7 +12,7 @@ out.mkdir(exist_ok=True)
 t0 = time.perf_counter()
 with Desktop() as desktop:
     print(f"desktop {desktop.id} running in {time.perf_counter() - t0:.2f} s: {desktop.info}")
-    desktop.launch(["xterm", "-fa", "Monospace", "-fs", "14", "-T", "demo"])
+    desktop.launch(["xterm", "-fa", "Monospace", "-fs", "14", "-T", "demo", "-e", "bash", "--norc"])
     window = desktop.wait_for_window("demo")
     print(f"xterm window: {window}")
     desktop.write("echo Hello from jupyter_desktop\n")

@@ -157,6 +157,9 @@ class BackendDesktop(abc.ABC):
     async def stop(self) -> None:
         """Stop the desktop and everything started in it. Safe to call twice."""
 
+    def terminate_now(self) -> None:
+        """Stop synchronously, with no event loop (atexit, signal handlers). Safe to call twice."""
+
     def info(self) -> dict[str, Any]:
         """Backend details for listings (display number, container id ...)."""
         return {}
@@ -173,6 +176,11 @@ class Backend(abc.ABC):
 
     async def reap_orphans(self) -> list[str]:
         """Stop desktops whose owning process is gone; returns their ids."""
+        return []
+
+    async def adopt(self) -> list[BackendDesktop]:
+        """Desktops this backend started for the same owner earlier that still run (a restarted server
+        takes them back instead of losing them). Backends whose desktops die with their owner return []."""
         return []
 
     async def close(self) -> None:

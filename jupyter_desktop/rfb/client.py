@@ -56,6 +56,23 @@ RESIZE_ERRORS = {
 MAX_DIMENSION = 16384
 
 
+if hasattr(asyncio, "timeout"):
+    _deadline = asyncio.timeout
+else:  # Python 3.10
+
+    @contextlib.asynccontextmanager
+    async def _deadline(delay: float):  # type: ignore[no-redef]
+        task = asyncio.current_task()
+        assert task is not None
+        handle = asyncio.get_running_loop().call_later(delay, task.cancel)
+        try:
+            yield
+        except asyncio.CancelledError:
+            raise asyncio.TimeoutError from None
+        finally:
+            handle.cancel()
+
+
 @dataclass
 class Cursor:
     """The pointer shape the server sent: RGBA pixels and the hotspot inside them."""
@@ -242,7 +259,8 @@ class RFBClient:
                 if handler is None:
                     raise RFBProtocolError(f"the VNC server sent unknown message type {kind[0]}")
                 try:
-                    await asyncio.wait_for(handler(), self.timeout)
+                    async with _deadline(self.timeout):
+                        await handler()
                 except asyncio.TimeoutError:
                     raise RFBProtocolError(
                         f"the VNC server sent a truncated message (type {kind[0]}): "
@@ -373,8 +391,11 @@ class RFBClient:
             self._send_ext_clipboard(struct.pack(">I", CLIP_NOTIFY | (CLIP_TEXT if self._clipboard_text else 0)))
         elif actions & CLIP_NOTIFY:
             if formats & CLIP_TEXT:
+                self._clipboard_text = None  # someone else owns the clipboard now
                 self._send_ext_clipboard(struct.pack(">I", CLIP_REQUEST | CLIP_TEXT))
-            else:
+            elif self._clipboard_text is None:
+                # "Empty". TigerVNC also says so when the previous X owner lets go of the clipboard
+                # we just set, so it clears only a clipboard we do not own.
                 self._server_clipboard = ""
                 self._clipboard_event.set()
         elif actions & CLIP_PROVIDE:
@@ -446,6 +467,9 @@ class RFBClient:
     async def set_clipboard(self, text: str) -> None:
         """Offer ``text`` as the desktop's clipboard (Unicode where the server has extended clipboard)."""
         self._check_open()
+        # The server never tells a client about the clipboard that client set: remember it ourselves
+        # until the server notifies us of someone else's.
+        self._server_clipboard = text
         if self.extended_clipboard:
             self._clipboard_text = text
             self._send_ext_clipboard(struct.pack(">I", CLIP_NOTIFY | CLIP_TEXT))
@@ -457,7 +481,7 @@ class RFBClient:
     async def get_clipboard(self, timeout: float = 1.0) -> str:
         """The desktop's clipboard text. With extended clipboard we ask for it; else the last one sent."""
         self._check_open()
-        if self.extended_clipboard and self._ext_clipboard_actions & CLIP_REQUEST:
+        if self.extended_clipboard and self._ext_clipboard_actions & CLIP_REQUEST and self._clipboard_text is None:
             self._clipboard_event.clear()
             self._send_ext_clipboard(struct.pack(">I", CLIP_REQUEST | CLIP_TEXT))
             await self._drain()
@@ -540,10 +564,9 @@ class RFBClient:
                 callback()
 
     async def close(self) -> None:
+        self._abort()  # closing the transport ends the reader task with EOF
         if self._task is not None and not self._task.done():
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-        self._abort()
+            await asyncio.wait([self._task], timeout=2.0)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self._writer.wait_closed(), 1.0)

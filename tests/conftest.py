@@ -1,0 +1,187 @@
+"""Shared fixtures: real desktops on real X servers, tesseract as the vision consumer, xev as the input probe."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from jupyter_desktop import Desktop
+from jupyter_desktop.backends import _proc
+
+X_SERVERS = ["xvnc", "xvfb"]
+CLEAN_SHELL = ["bash", "--norc", "--noprofile"]  # this machine's ~/.bashrc can block on pyenv's lock
+
+
+@contextlib.contextmanager
+def x_server_env(x_server: str) -> Iterator[None]:
+    old = os.environ.get("JUPYTER_DESKTOP_X_SERVER")
+    os.environ["JUPYTER_DESKTOP_X_SERVER"] = x_server
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("JUPYTER_DESKTOP_X_SERVER", None)
+        else:
+            os.environ["JUPYTER_DESKTOP_X_SERVER"] = old
+
+
+def start_desktop(x_server: str = "xvnc", *args, **kwargs) -> Desktop:
+    with x_server_env(x_server):
+        return Desktop(*args, **kwargs)
+
+
+def marked(desktop_id: str) -> set[int]:
+    """Pids of live processes carrying this desktop's marker."""
+    return {p for p in _proc.marked_processes([desktop_id]).get(desktop_id, set()) if _proc.is_alive(p)}
+
+
+def ocr(image: Image.Image, tmp_path: Path) -> str:
+    """Text tesseract reads from the image (upscaled 2x: terminal fonts are small for it)."""
+    path = tmp_path / f"ocr-{time.monotonic_ns()}.png"
+    image.resize((image.width * 2, image.height * 2), Image.Resampling.LANCZOS).save(path)
+    result = subprocess.run(["tesseract", str(path), "stdout"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def eventually(check: Callable[[], object], timeout: float = 10.0, interval: float = 0.1, what: str = "condition"):
+    """Poll ``check`` until it returns something truthy; fail with the last value after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"{what} not reached within {timeout} s; last value: {value!r}")
+
+
+def read_text(desktop: Desktop, tmp_path: Path, expected: str, region=None, timeout: float = 20.0) -> str:
+    """Screenshot + OCR until ``expected`` appears (apps draw asynchronously); returns the text."""
+    seen = []
+
+    def check() -> str:
+        seen.append(ocr(desktop.screenshot(region), tmp_path))
+        return seen[-1] if expected in seen[-1] else ""
+
+    try:
+        return eventually(check, timeout=timeout, interval=0.3, what=f"text {expected!r} on screen")
+    except AssertionError:
+        desktop.screenshot().save(tmp_path / "last-screen.png")
+        raise AssertionError(f"{expected!r} never read on screen; tesseract last read {seen[-1:]!r}") from None
+
+
+@dataclass
+class XEvent:
+    kind: str
+    text: str
+
+    @property
+    def root(self) -> tuple[int, int] | None:
+        m = re.search(r"root:\((-?\d+),(-?\d+)\)", self.text)
+        return (int(m.group(1)), int(m.group(2))) if m else None
+
+    @property
+    def button(self) -> int | None:
+        m = re.search(r"button (\d+)", self.text)
+        return int(m.group(1)) if m else None
+
+    @property
+    def state(self) -> int:
+        m = re.search(r"state (0x[0-9a-f]+)", self.text)
+        return int(m.group(1), 16) if m else 0
+
+    @property
+    def keysym(self) -> str | None:
+        m = re.search(r"\(keysym 0x[0-9a-f]+, ([^)]+)\)", self.text)
+        return m.group(1) if m else None
+
+
+class Xev:
+    """xev filling the screen of a WM-less desktop: a log of exactly the X events our input produced."""
+
+    def __init__(self, desktop: Desktop, log: Path) -> None:
+        self.desktop = desktop
+        self.log = log
+        w, h = desktop.get_screen_size()
+        log.touch()
+        self.process = desktop.launch(
+            ["sh", "-c", f"exec stdbuf -oL xev -name xevtest -geometry {w}x{h}+0+0 > {log} 2>&1"]
+        )
+        eventually(lambda: "MapNotify" in log.read_text(errors="replace"), what="xev window mapped")
+        desktop.move_mouse(w // 2, h // 2)  # no window manager: keyboard focus follows the pointer
+        time.sleep(0.2)
+        self.mark()
+
+    def mark(self) -> None:
+        self._offset = len(self.log.read_bytes())
+
+    def events(self, *kinds: str) -> list[XEvent]:
+        text = self.log.read_bytes()[self._offset :].decode(errors="replace")
+        out = []
+        for block in text.split("\n\n"):
+            block = block.strip()
+            if not block:
+                continue
+            kind = block.split(" ", 1)[0]
+            if not kinds or kind in kinds:
+                out.append(XEvent(kind, block))
+        return out
+
+    def wait(self, kind: str, count: int, timeout: float = 5.0) -> list[XEvent]:
+        return eventually(
+            lambda: (lambda e: e if len(e) >= count else None)(self.events(kind)),
+            timeout=timeout,
+            interval=0.05,
+            what=f"{count} {kind} events",
+        )
+
+
+@pytest.fixture(scope="module", params=X_SERVERS)
+def desktop(request) -> Iterator[Desktop]:
+    """An openbox desktop on each X server, shared by a module's tests."""
+    d = start_desktop(request.param)
+    yield d
+    d.close()
+
+
+@pytest.fixture(scope="module")
+def bare() -> Iterator[Desktop]:
+    """A desktop with no window manager (TigerVNC): the input probe's home."""
+    d = start_desktop("xvnc", "none")
+    yield d
+    d.close()
+
+
+@pytest.fixture
+def xev(bare: Desktop, tmp_path: Path) -> Iterator[Xev]:
+    if not shutil.which("xev"):
+        pytest.fail("xev is missing: sudo apt-get install x11-utils")
+    probe = Xev(bare, tmp_path / "xev.log")
+    yield probe
+    probe.process.kill()
+    probe.process.wait(10)
+
+
+@pytest.fixture
+def xterm(desktop: Desktop):
+    """A fresh xterm with a font tesseract reads well, focused, on the shared desktop."""
+    title = f"term-{time.monotonic_ns()}"
+    process = desktop.launch(
+        ["xterm", "-fa", "Monospace", "-fs", "16", "-geometry", "70x12+20+20", "-T", title, "-e", *CLEAN_SHELL]
+    )
+    window = desktop.wait_for_window(title)
+    desktop.activate_window(window)
+    yield window
+    process.kill()
+    process.wait(10)
