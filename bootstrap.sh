@@ -17,7 +17,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 APT_PACKAGES=(
   python3 python3-venv python3-pip
   # desktops: TigerVNC (preferred), Xvfb + x11vnc (fallback), window managers, a private D-Bus
-  tigervnc-standalone-server xvfb x11vnc openbox dbus-daemon util-linux
+  tigervnc-standalone-server tigervnc-tools xvfb x11vnc openbox dbus-daemon util-linux
   xfce4-session xfwm4 xfce4-panel xfdesktop4 xfce4-settings thunar xfce4-terminal
   # the exec channel's helpers: windows, pointer, clipboard, open
   xdotool wmctrl xclip x11-utils x11-xserver-utils xdg-utils
@@ -46,6 +46,11 @@ fi
 case "$MODE" in
   setup) ;;
   demo) exec .venv/bin/python scripts/demo.py "$@" ;;
-  test) exec .venv/bin/python -m pytest "$@" ;;
+  test)
+    # The Docker backend's tests need a Docker engine and the desktop image: scripts/docker-setup.sh installs
+    # docker.io, starts dockerd, imports the base image and builds ours when missing, and fails loudly if it
+    # cannot. JUPYTER_DESKTOP_REQUIRE_DOCKER=1 makes tests/test_docker.py fail instead of skip without them.
+    $SUDO bash scripts/docker-setup.sh
+    JUPYTER_DESKTOP_REQUIRE_DOCKER=1 exec .venv/bin/python -m pytest "$@" ;;
   *) echo "usage: $0 [demo|test|setup]" >&2; exit 2 ;;
 esac

@@ -150,14 +150,18 @@ class RFBClient:
             raise RFBError(f"cannot connect to the VNC server at {where}: {exc or 'timed out'}") from exc
         client = cls(reader, writer, timeout)
         try:
-            await asyncio.wait_for(client._handshake(password), timeout)
+            try:
+                await asyncio.wait_for(client._handshake(password), timeout)
+            except asyncio.TimeoutError:
+                raise RFBProtocolError(f"the VNC server did not finish the handshake within {timeout:g} s") from None
             client._task = asyncio.get_running_loop().create_task(client._run())
-            await client.wait_for_update(0, timeout)
-        except asyncio.TimeoutError as exc:
-            client._abort()
-            raise RFBProtocolError(f"the VNC server did not finish the handshake within {timeout:g} s") from exc
+            try:
+                # longer than one message's timeout, so a truncated first frame is reported as such
+                await client.wait_for_update(0, 2 * timeout)
+            except asyncio.TimeoutError:
+                raise RFBProtocolError(f"the VNC server sent no first frame within {2 * timeout:g} s") from None
         except BaseException:
-            client._abort()
+            await client.close()
             raise
         return client
 

@@ -1,0 +1,112 @@
+"""Key names and the action vocabulary: pure functions, checked without a desktop."""
+
+from __future__ import annotations
+
+import pytest
+
+from jupyter_desktop import InvalidInputError
+from jupyter_desktop.actions import InputState, compile_actions
+from jupyter_desktop.keys import char_keysym, keysym, parse_chord, parse_keys
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("Return", 0xFF0D), ("enter", 0xFF0D), ("ENTER", 0xFF0D), ("esc", 0xFF1B), ("ctrl", 0xFFE3),
+        ("cmd", 0xFFEB), ("super", 0xFFEB), ("win", 0xFFEB), ("pgdn", 0xFF56), ("Page_Down", 0xFF56),
+        ("XF86AudioMute", 0x1008FF12), ("f5", 0xFFC2), ("F12", 0xFFC9), ("backspace", 0xFF08),
+        ("a", 0x61), ("A", 0x41), ("é", 0xE9), ("€", 0x10020AC), ("u+263a", 0x100263A), ("space", 0x20),
+    ],
+)  # fmt: skip
+def test_key_names(name, value):
+    assert keysym(name) == value
+
+
+def test_raw_keysyms_are_case_sensitive():
+    assert keysym("a") != keysym("A")
+    assert keysym("Home") == keysym("home") == 0xFF50
+
+
+def test_unknown_key_suggests_names():
+    with pytest.raises(InvalidInputError, match=r"unknown key 'Retrun'.*Did you mean 'Return'"):
+        keysym("Retrun")
+    with pytest.raises(InvalidInputError, match=r"Did you mean.*'ctrl'"):
+        keysym("crtl")
+
+
+def test_chords_and_sequences():
+    assert parse_chord("ctrl+c") == [0xFFE3, 0x63]
+    assert parse_chord(["ctrl", "c"]) == [0xFFE3, 0x63]
+    assert parse_chord("ctrl+shift+t") == [0xFFE3, 0xFFE1, 0x54]  # shift makes it T
+    assert parse_chord("shift+1") == [0xFFE1, 0x21]  # and 1 becomes !
+    assert parse_chord("ctrl++") == [0xFFE3, 0x2B]
+    assert parse_chord("+") == [0x2B]
+    assert parse_keys("ctrl+a ctrl+c") == [[0xFFE3, 0x61], [0xFFE3, 0x63]]
+    assert parse_keys(" ") == [[0x20]]
+    with pytest.raises(InvalidInputError, match="malformed key chord"):
+        parse_chord("ctrl+")
+    with pytest.raises(InvalidInputError, match="needs a key"):
+        parse_keys("")
+
+
+def test_characters():
+    assert char_keysym("\n") == 0xFF0D and char_keysym("\t") == 0xFF09
+    with pytest.raises(InvalidInputError, match="control character"):
+        char_keysym("\x07")
+
+
+SIZE = (100, 50)
+
+
+def test_click_compiles_to_pointer_events_with_modifiers():
+    steps, state = compile_actions([{"action": "click", "x": 10, "y": 20, "button": "right", "modifiers": "ctrl"}], InputState(), SIZE)
+    assert steps == [
+        ("key", 0xFFE3, True), ("pointer", 10, 20, 0), ("pointer", 10, 20, 4), ("pointer", 10, 20, 0), ("key", 0xFFE3, False),
+    ]  # fmt: skip
+    assert (state.x, state.y, state.buttons) == (10, 20, 0)
+
+
+def test_held_button_stays_held_across_moves():
+    steps, state = compile_actions([{"action": "mouse_down", "x": 1, "y": 1}, {"action": "move", "x": 5, "y": 5}], InputState(), SIZE)
+    assert steps[-1] == ("pointer", 5, 5, 1) and state.buttons == 1
+    steps, state = compile_actions([{"action": "mouse_up"}], state, SIZE)
+    assert steps == [("pointer", 5, 5, 0)] and state.buttons == 0
+
+
+def test_scroll_masks():
+    steps, _ = compile_actions([{"action": "scroll", "dx": -1, "dy": 2, "x": 0, "y": 0}], InputState(), SIZE)
+    wheel = [s[3] for s in steps if s[0] == "pointer" and s[3]]
+    assert wheel == [16, 16, 32]
+
+
+@pytest.mark.parametrize(
+    "action, message",
+    [
+        ({"action": "move", "x": 100, "y": 0}, r"off the 100x50 screen"),
+        ({"action": "move", "x": -1, "y": 0}, r"off the 100x50 screen"),
+        ({"action": "move", "x": "1", "y": 0}, r"must be a point"),
+        ({"action": "click", "x": 1}, "give both x and y"),
+        ({"action": "click", "count": 4}, r"count=4 is outside 1..3"),
+        ({"action": "click", "button": "side"}, "button must be one of"),
+        ({"action": "type"}, "missing 'text'"),
+        ({"action": "type", "text": 5}, "text must be a string"),
+        ({"action": "press", "keys": "nope"}, "unknown key"),
+        ({"action": "wait", "seconds": -1}, "outside"),
+        ({"action": "wait", "seconds": float("nan")}, "must be a number"),
+        ({"action": "drag", "path": [[1, 1]]}, "at least two points"),
+        ({"action": "scroll", "dy": 5000}, "outside"),
+        ({"action": "fly"}, "unknown action 'fly'"),
+        ({"action": "move", "x": 1, "y": 1, "z": 2}, "unknown field"),
+        ({"x": 1}, "must be an object with an 'action' field"),
+    ],
+)
+def test_bad_actions_are_refused(action, message):
+    with pytest.raises(InvalidInputError, match=message):
+        compile_actions([action], InputState(), SIZE)
+
+
+def test_a_bad_action_refuses_the_whole_batch_and_keeps_state():
+    state = InputState(3, 4)
+    with pytest.raises(InvalidInputError, match="action 1"):
+        compile_actions([{"action": "move", "x": 9, "y": 9}, {"action": "press", "keys": "zzz"}], state, SIZE)
+    assert (state.x, state.y) == (3, 4)

@@ -1,0 +1,220 @@
+"""Local desktops start clean, stay private, and leave nothing behind however their owner ends."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from jupyter_desktop import Desktop, MissingDependencyError
+from jupyter_desktop.backends import _proc
+from jupyter_desktop.backends.local import registry_dir
+
+from .conftest import X_SERVERS, eventually, marked, start_desktop
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# A child Python that starts a desktop with a stubborn app in it (it ignores SIGTERM and SIGHUP and
+# leaves its process group), prints the ids, then does what it is told.
+OWNER = textwrap.dedent(
+    """
+    import os, signal, sys, time
+    os.environ["JUPYTER_DESKTOP_X_SERVER"] = sys.argv[1]
+    from jupyter_desktop import Desktop
+    d = Desktop()
+    stubborn = d.launch(["setsid", "sh", "-c", "trap '' TERM HUP; while true; do sleep 1; done"])
+    d.launch("xterm")
+    print(d.id, flush=True)
+    sys.stdin.readline()  # the test looks at the desktop first
+    how = sys.argv[2]
+    if how == "interrupt":
+        signal.signal(signal.SIGINT, lambda *args: None)
+    if how == "exit":
+        sys.exit(0)
+    if how == "raise":
+        raise RuntimeError("the owner failed")
+    time.sleep(600)  # wait for a signal
+    """
+)
+
+
+def run_owner(x_server: str, how: str) -> tuple[subprocess.Popen, str]:
+    owner = subprocess.Popen(
+        [sys.executable, "-c", OWNER, x_server, how],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        start_new_session=True,
+    )
+    desktop_id = owner.stdout.readline().strip()
+    assert desktop_id, owner.stderr.read()
+    eventually(lambda: len(marked(desktop_id)) >= 4, what="desktop processes up")  # X, WM, dbus, apps
+    owner.stdin.write("go\n")
+    owner.stdin.flush()
+    return owner, desktop_id
+
+
+@pytest.mark.parametrize("x_server", X_SERVERS)
+@pytest.mark.parametrize("how", ["exit", "raise", "sigterm"])
+def test_nothing_outlives_its_owner(x_server: str, how: str):
+    owner, desktop_id = run_owner(x_server, how)
+    if how == "sigterm":
+        owner.send_signal(signal.SIGTERM)
+    code = owner.wait(30)
+    assert code == {"exit": 0, "raise": 1, "sigterm": -signal.SIGTERM}[how], owner.stderr.read()
+    assert not marked(desktop_id), "desktop processes survived their owner"
+    assert not (registry_dir() / desktop_id).exists()
+
+
+@pytest.mark.parametrize("x_server", X_SERVERS)
+def test_sigkilled_owner_is_reaped_by_the_next_start(x_server: str):
+    owner, desktop_id = run_owner(x_server, "wait")
+    record = json.loads((registry_dir() / desktop_id / "desktop.json").read_text())
+    owner.send_signal(signal.SIGKILL)
+    owner.wait(10)
+    # PR_SET_PDEATHSIG takes most of the tree down at once; the app that ignores SIGTERM survives.
+    eventually(
+        lambda: (lambda left: left and all("sleep" in c or "trap" in c for c in left))(
+            [_cmdline(p) for p in marked(desktop_id)]
+        ),
+        what="only the stubborn app left",
+    )
+    assert (registry_dir() / desktop_id).exists()
+    with start_desktop(x_server, "none"):  # any start reaps orphans first
+        assert not marked(desktop_id)
+        assert not (registry_dir() / desktop_id).exists()
+        assert not Path(f"/tmp/.X{record['display']}-lock").exists() or _lock_pid_alive(record["display"])
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+    except OSError:
+        return ""
+
+
+def _lock_pid_alive(display: int) -> bool:
+    try:
+        return _proc.is_alive(int(Path(f"/tmp/.X{display}-lock").read_text().strip()))
+    except (OSError, ValueError):
+        return False
+
+
+def test_kernel_interrupt_does_not_reach_the_desktop():
+    """Jupyter interrupts a kernel with SIGINT to its whole process group; the desktop is not in it."""
+    owner, desktop_id = run_owner("xvnc", "interrupt")  # the owner survives SIGINT, as a kernel does
+    try:
+        before = {p for p in marked(desktop_id) if not _cmdline(p).startswith("sleep")}  # sleeps come and go
+        os.killpg(owner.pid, signal.SIGINT)
+        time.sleep(1)
+        assert owner.poll() is None
+        died = [p for p in before if not _proc.is_alive(p)]
+        assert not died, f"an interrupt of the owner killed desktop processes {died}"
+    finally:
+        owner.kill()
+        owner.wait(10)
+
+
+def test_desktop_processes_are_not_in_the_owner_process_group():
+    with start_desktop("xvnc") as d:
+        pids = marked(d.id)
+        assert pids
+        assert all(os.getpgid(p) != os.getpgid(0) for p in pids)
+
+
+@pytest.mark.parametrize("x_server", X_SERVERS)
+def test_private_unix_socket_no_tcp_listener(x_server: str):
+    with start_desktop(x_server) as d:
+        path = Path(d._session.desktop.endpoint.path)
+        assert stat.S_ISSOCK(path.stat().st_mode)
+        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+        assert path.parent.stat().st_uid == os.getuid()
+        listening = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True, check=True).stdout
+        pids = marked(d.id)
+        offenders = [line for line in listening.splitlines() if any(f"pid={p}," in line for p in pids)]
+        assert not offenders, f"desktop processes listen on TCP: {offenders}"
+
+
+def test_x_display_needs_the_cookie():
+    with start_desktop("xvnc", "none") as d:
+        display = d.info["display"]
+        assert d.run("xdpyinfo >/dev/null && echo yes").stdout == "yes\n"
+        stranger = subprocess.run(
+            ["xdpyinfo"], env={"DISPLAY": display, "XAUTHORITY": "/dev/null", "PATH": os.environ["PATH"]},
+            capture_output=True, text=True, timeout=20,
+        )  # fmt: skip
+        assert stranger.returncode != 0, "an X client without the cookie got in"
+
+
+def test_stale_x_locks_and_sockets_never_block_a_start():
+    made = []
+    os.makedirs("/tmp/.X11-unix", exist_ok=True)
+    for n in range(0, 40):
+        lock, sock = Path(f"/tmp/.X{n}-lock"), Path(f"/tmp/.X11-unix/X{n}")
+        if lock.exists() or sock.exists():
+            continue
+        lock.write_text(f"{'999999' if n % 2 else 'garbage'}\n")  # a dead pid, or junk
+        sock.write_text("")  # a leftover socket path
+        made += [lock, sock]
+    try:
+        with start_desktop("xvnc", "none") as d:
+            assert d.screenshot().size == (1280, 800)
+        with start_desktop("xvfb", "none") as d:
+            assert d.screenshot().size == (1280, 800)
+    finally:
+        for path in made:
+            path.unlink(missing_ok=True)
+
+
+@pytest.mark.xfce
+def test_xfce_profile_full_desktop_without_screensaver():
+    with start_desktop("xvnc", "xfce") as d:
+        titles = eventually(lambda: [w.title for w in d.windows() if w.title in ("xfce4-panel", "Desktop")], timeout=30)
+        assert "xfce4-panel" in titles
+        procs = d.run("ps -eo args").stdout
+        assert "xfwm4" in procs and "xfdesktop" in procs
+        for locker in ("xfce4-screensaver", "light-locker", "xscreensaver", "xfce4-power-manager"):
+            assert locker not in procs
+        assert d.wait_until_stable(timeout=30, quiet=1.0)
+        assert "timeout:  0" in d.run("xset q").stdout  # the X server's own screen saver is off
+    assert not marked(d.id)
+
+
+def test_openbox_and_custom_session_profiles():
+    with start_desktop("xvnc") as d:
+        assert "Openbox" in d.run("wmctrl -m").stdout
+    with start_desktop("xvnc", ["xterm", "-T", "session-term"]) as d:
+        assert d.wait_for_window("session-term")
+    with start_desktop("xvnc", "xterm -T 'quoted session'") as d:
+        assert d.wait_for_window("quoted session")
+
+
+def test_missing_x_server_names_the_package(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # nothing installed
+    with pytest.raises(MissingDependencyError, match="apt-get install tigervnc-standalone-server"):
+        Desktop()
+    monkeypatch.setenv("JUPYTER_DESKTOP_X_SERVER", "xvfb")
+    with pytest.raises(MissingDependencyError, match="apt-get install xvfb"):
+        Desktop()
+
+
+def test_close_and_garbage_collection_stop_the_desktop():
+    d = start_desktop("xvnc", "none")
+    desktop_id = d.id
+    assert marked(desktop_id)
+    d.close()
+    assert not marked(desktop_id)
+    d = start_desktop("xvnc", "none")
+    desktop_id = d.id
+    del d  # dropped without close(): the desktop goes too
+    eventually(lambda: not marked(desktop_id), what="collected desktop stopped")

@@ -1,0 +1,209 @@
+"""The RFB client against real VNC servers, and against a fake one that misbehaves on purpose."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import struct
+import subprocess
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from jupyter_desktop.errors import RFBAuthError, RFBError, RFBProtocolError
+from jupyter_desktop.rfb import RFBClient
+from jupyter_desktop.rfb.client import PIXEL_FORMAT
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+@pytest.fixture
+def xvnc_with_password(tmp_path: Path):
+    """A TigerVNC Xvnc asking for a VNC password, on a unix socket."""
+    pwfile = tmp_path / "passwd"
+    pwfile.write_bytes(subprocess.run(["vncpasswd", "-f"], input=b"s3cret\n", capture_output=True, check=True).stdout)
+    sock = tmp_path / "rfb.sock"
+    read_fd, write_fd = os.pipe()
+    server = subprocess.Popen(
+        ["Xvnc", "-displayfd", str(write_fd), "-rfbunixpath", str(sock), "-rfbport", "-1", "-nolisten", "tcp",
+         "-SecurityTypes", "VncAuth", "-PasswordFile", str(pwfile), "-geometry", "320x200"],
+        pass_fds=[write_fd], stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    os.close(write_fd)
+    assert os.read(read_fd, 16).strip().isdigit()
+    os.close(read_fd)
+    yield str(sock)
+    server.terminate()
+    server.wait(10)
+
+
+def test_vnc_password_auth(xvnc_with_password: str):
+    async def main():
+        client = await RFBClient.open(xvnc_with_password, password="s3cret")
+        assert (client.width, client.height) == (320, 200)
+        assert client.framebuffer.shape == (200, 320, 4)
+        await client.sync()
+        await client.close()
+        with pytest.raises(RFBAuthError, match="rejected"):
+            await RFBClient.open(xvnc_with_password, password="wrong")
+        with pytest.raises(RFBAuthError, match="asks for a password"):
+            await RFBClient.open(xvnc_with_password)
+
+    run(main())
+
+
+def test_no_server_is_a_clear_error(tmp_path: Path):
+    with pytest.raises(RFBError, match="cannot connect to the VNC server"):
+        run(RFBClient.open(str(tmp_path / "nothing.sock")))
+
+
+# ---------------------------------------------------------------- a fake server for malformed input
+
+Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+async def handshake(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, width: int = 16, height: int = 8) -> None:
+    writer.write(b"RFB 003.008\n")
+    await reader.readexactly(12)
+    writer.write(b"\x01\x01")  # one security type: None
+    await reader.readexactly(1)
+    writer.write(struct.pack(">I", 0))
+    await reader.readexactly(1)  # ClientInit
+    writer.write(struct.pack(">HH", width, height) + PIXEL_FORMAT + struct.pack(">I", 4) + b"fake")
+    await writer.drain()
+
+
+def full_frame(width: int = 16, height: int = 8, value: int = 7) -> bytes:
+    return struct.pack(">BxH", 0, 1) + struct.pack(">HHHHi", 0, 0, width, height, 0) + bytes([value]) * (width * height * 4)
+
+
+async def with_fake_server(tmp_path: Path, script: Script, timeout: float = 1.0) -> RFBClient:
+    path = str(tmp_path / "fake.sock")
+    done = asyncio.Event()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await script(reader, writer)
+            await done.wait()
+        finally:
+            writer.close()
+
+    server = await asyncio.start_unix_server(serve, path)
+    try:
+        client = await RFBClient.open(path, timeout=timeout)
+        return client
+    finally:
+        done.set()
+        server.close()
+
+
+def test_not_a_vnc_server(tmp_path: Path):
+    async def script(reader, writer):
+        writer.write(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+
+    with pytest.raises(RFBProtocolError, match="not a VNC server"):
+        run(with_fake_server(tmp_path, script))
+
+
+def test_silent_server_times_out_instead_of_hanging(tmp_path: Path):
+    async def script(reader, writer):
+        await asyncio.sleep(30)
+
+    t0 = time.monotonic()
+    with pytest.raises(RFBProtocolError, match="did not finish the handshake within 1 s"):
+        run(with_fake_server(tmp_path, script, timeout=1.0))
+    assert time.monotonic() - t0 < 5
+
+
+def test_truncated_update_is_a_protocol_error(tmp_path: Path):
+    async def script(reader, writer):
+        await handshake(reader, writer)
+        writer.write(full_frame()[:40])  # the rectangle's pixels stop short
+        await writer.drain()
+        await asyncio.sleep(30)
+
+    t0 = time.monotonic()
+    with pytest.raises(RFBProtocolError, match="truncated message"):
+        run(with_fake_server(tmp_path, script, timeout=1.0))
+    assert time.monotonic() - t0 < 5
+
+
+@pytest.mark.parametrize(
+    "payload, message",
+    [
+        (struct.pack(">BxH", 0, 1) + struct.pack(">HHHHi", 10, 0, 16, 8, 0), "outside its 16x8 screen"),
+        (struct.pack(">BxH", 0, 1) + struct.pack(">HHHHi", 0, 0, 1, 1, 7), "encoding 7, which this client did not ask for"),
+        (b"\x09", "unknown message type 9"),
+        (struct.pack(">BxH", 0, 1) + struct.pack(">HHHHi", 0, 0, 0, 9999, -223), "impossible screen size"),
+    ],
+)
+def test_malformed_messages(tmp_path: Path, payload: bytes, message: str):
+    async def script(reader, writer):
+        await handshake(reader, writer)
+        writer.write(payload)
+        await writer.drain()
+
+    with pytest.raises(RFBProtocolError, match=message):
+        run(with_fake_server(tmp_path, script))
+
+
+def test_connection_drop_after_handshake_makes_calls_fail_clearly(tmp_path: Path):
+    async def script(reader, writer):
+        await handshake(reader, writer)
+        writer.write(full_frame())
+        await writer.drain()
+        await asyncio.sleep(0.2)
+        writer.close()
+
+    async def main():
+        client = await with_fake_server(tmp_path, script)
+        assert client.framebuffer[0, 0, 0] == 7
+        await asyncio.sleep(0.5)
+        assert client.closed
+        with pytest.raises(RFBError, match="closed"):
+            await client.sync()
+        with pytest.raises(RFBError):
+            client.key_event(0x61, True)
+        await client.close()
+
+    run(main())
+
+
+def test_security_types_we_do_not_speak(tmp_path: Path):
+    async def script(reader, writer):
+        writer.write(b"RFB 003.008\n")
+        await reader.readexactly(12)
+        writer.write(b"\x01\x13")  # VeNCrypt only
+
+    with pytest.raises(RFBAuthError, match=r"offers security types \[19\]"):
+        run(with_fake_server(tmp_path, script))
+
+
+def test_copyrect_and_cursor_and_desktop_size(tmp_path: Path):
+    async def script(reader, writer):
+        await handshake(reader, writer)
+        frame = bytearray(full_frame(value=0))
+        frame[16 : 16 + 4] = b"\x01\x02\x03\x00"  # pixel (0, 0)
+        writer.write(bytes(frame))
+        # CopyRect pixel (0, 0) to (5, 5); a 2x1 cursor; then a new size
+        writer.write(struct.pack(">BxH", 0, 3))
+        writer.write(struct.pack(">HHHHi", 5, 5, 1, 1, 1) + struct.pack(">HH", 0, 0))
+        writer.write(struct.pack(">HHHHi", 1, 0, 2, 1, -239) + b"\xff\x00\x00\x00" * 2 + b"\x80")
+        writer.write(struct.pack(">HHHHi", 0, 0, 32, 16, -223))
+        await writer.drain()
+
+    async def main():
+        client = await with_fake_server(tmp_path, script)
+        await client.wait_for_update(1, timeout=2)
+        assert tuple(client.framebuffer[5, 5, :3]) == (1, 2, 3)
+        assert client.cursor is not None and client.cursor.hotspot == (1, 0)
+        assert client.cursor.image[0, 0].tolist() == [255, 0, 0, 255] and client.cursor.image[0, 1, 3] == 0
+        assert (client.width, client.height) == (32, 16)
+        assert tuple(client.framebuffer[0, 0, :3]) == (1, 2, 3)  # content kept across the resize
+        await client.close()
+
+    run(main())
