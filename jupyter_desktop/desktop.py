@@ -118,7 +118,8 @@ class Desktop:
 
     ``profile``: ``"openbox"`` (light, default), ``"xfce"`` (panel, file manager, terminal), ``"none"``
     (no window manager), or a command to run as the session. ``env`` is added to every program's
-    environment on the desktop. Use it as a context manager, or call :meth:`close`; whatever happens,
+    environment on the desktop. ``opengl=True`` gives apps OpenGL (GLX, software-rendered); it is off by
+    default because it costs about 50 MiB of memory. Use it as a context manager, or call :meth:`close`; whatever happens,
     the desktop does not outlive this Python process.
     """
 
@@ -131,6 +132,7 @@ class Desktop:
         depth: int = 24,
         dpi: int = 96,
         env: Mapping[str, str] | None = None,
+        opengl: bool = False,
         backend: str | None = None,
         timeout: float = 120.0,
     ) -> None:
@@ -141,6 +143,7 @@ class Desktop:
             depth=depth,
             dpi=dpi,
             env=dict(env or {}),
+            opengl=opengl,
         )
         self._runner, self._manager = _embedded()
         self._closed = False

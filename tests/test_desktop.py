@@ -207,3 +207,11 @@ def test_desktop_that_dies_turns_error_and_restarts():
         assert d.status == "running"
         assert d.screenshot().size == (1280, 800)
         assert d.info["display"] is not None and display is not None
+
+
+@pytest.mark.parametrize("x_server", ["xvnc", "xvfb"])
+def test_opengl_is_opt_in(x_server: str):
+    with start_desktop(x_server, "none") as d:
+        assert "GLX" not in d.run("xdpyinfo -queryExtensions").stdout
+    with start_desktop(x_server, "none", opengl=True) as d:
+        assert "GLX" in d.run("xdpyinfo -queryExtensions").stdout

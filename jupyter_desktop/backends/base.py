@@ -41,6 +41,9 @@ class DesktopSpec:
     dpi: int = 96
     env: Mapping[str, str] = field(default_factory=dict)
     name: str = "jupyter-desktop"
+    #: OpenGL (GLX, Mesa's software renderer) for apps that need it. Off by default: Mesa's LLVM
+    #: renderer is ~50 MiB of memory in the X server, more than the rest of a light desktop.
+    opengl: bool = False
 
     def __post_init__(self) -> None:
         for label, value in (("width", self.width), ("height", self.height)):

@@ -267,6 +267,8 @@ class LocalDesktop(BackendDesktop):
         try:
             common = ["-displayfd", str(write_fd), "-nolisten", "tcp", "-auth", str(xauth), "-dpi", str(spec.dpi)]
             common += ["-s", "0"]  # screen saver off
+            if not spec.opengl:
+                common += ["-extension", "GLX"]
             if self.x_server == "xvnc":
                 argv = [
                     self.backend.programs["Xvnc"],
