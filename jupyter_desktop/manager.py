@@ -25,7 +25,7 @@ def _local() -> Backend:
 
 
 def _docker() -> Backend:
-    from .backends.docker import DockerBackend  # type: ignore[import-not-found]
+    from .backends.docker import DockerBackend
 
     return DockerBackend()
 
@@ -90,6 +90,26 @@ class DesktopManager:
             self.sessions.pop(desktop_id, None)  # start released everything; the caller gets the reason
             raise
         return session
+
+    async def adopt(self, backend: str | None = None, *, owner: str | None = None) -> list[Session]:
+        """Take back the desktops an earlier run of this server left running (see ``Backend.adopt``).
+
+        Each becomes a running session under its old id; one whose VNC server no longer answers is stopped.
+        """
+        chosen = self.backend(backend)
+        sessions = []
+        for desktop in await chosen.adopt():
+            if desktop.id in self.sessions:
+                continue
+            session = Session(desktop.id, desktop.spec, chosen, owner)
+            self.sessions[desktop.id] = session
+            try:
+                await session.start(desktop)  # stops it if its VNC server does not answer
+            except Exception:
+                self.sessions.pop(desktop.id, None)
+                continue
+            sessions.append(session)
+        return sessions
 
     def get(self, desktop_id: str) -> Session:
         try:

@@ -1,0 +1,86 @@
+#!/bin/sh
+# The desktop container's main program (under tini): TigerVNC's Xvnc on a unix socket, a private D-Bus,
+# the session. The container lives as long as Xvnc does.
+#
+#   start.sh openbox | xfce | none | -- COMMAND [ARGS...]
+#
+# The RFB socket is /run/jupyter-desktop/rfb.sock, a folder the host bind-mounts from a private 0700
+# directory: no TCP listener (Xvnc -rfbport -1, X -nolisten tcp). When the window manager owns the screen
+# the script creates /run/jupyter-desktop/ready, which the host waits for.
+#
+# Environment: JD_GEOMETRY (1280x800), JD_DEPTH (24), JD_DPI (96), JD_NAME, JD_OPENGL (0: no GLX, which
+# saves Mesa's ~50 MiB in Xvnc; 1: GLX with Mesa's software renderer). Started as root (only when the
+# host asks for another uid), it gives the user "desktop" DESKTOP_UID:DESKTOP_GID, so the host user owns
+# the socket and files written to the work folder, then drops to that user for good.
+set -u
+
+RUN_DIR=/run/jupyter-desktop
+log() { echo "jupyter-desktop: $*" >&2; }
+
+# A container that was stopped and started again keeps /tmp: stale X locks would stop Xvnc.
+rm -f /tmp/.X*-lock /tmp/.X11-unix/X* 2>/dev/null
+
+if [ "$(id -u)" = 0 ]; then
+    uid="${DESKTOP_UID:-1000}"
+    gid="${DESKTOP_GID:-$uid}"
+    if [ "$uid" = 0 ] || [ "$gid" = 0 ]; then
+        log "refusing to run the desktop as root (DESKTOP_UID=$uid DESKTOP_GID=$gid)"
+        exit 2
+    fi
+    [ "$(id -g desktop)" = "$gid" ] || groupmod -o -g "$gid" desktop || exit 2
+    [ "$(id -u desktop)" = "$uid" ] || usermod -o -u "$uid" desktop || exit 2
+    chown -R desktop:desktop /home/desktop 2>/dev/null
+    exec setpriv --reuid=desktop --regid=desktop --init-groups --inh-caps=-all --bounding-set=-all -- "$0" "$@"
+fi
+
+export HOME=/home/desktop USER=desktop LOGNAME=desktop
+rm -f "$RUN_DIR/rfb.sock" "$RUN_DIR/ready"
+
+glx="-extension GLX"
+[ "${JD_OPENGL:-0}" = 1 ] && glx=""
+
+dbus-daemon --session --nofork --nopidfile --address="$DBUS_SESSION_BUS_ADDRESS" &
+
+Xvnc "$DISPLAY" \
+    -nolisten tcp -rfbport -1 \
+    -rfbunixpath "$RUN_DIR/rfb.sock" -rfbunixmode 0600 \
+    -SecurityTypes None -AlwaysShared -AcceptSetDesktopSize \
+    -geometry "${JD_GEOMETRY:-1280x800}" -depth "${JD_DEPTH:-24}" -dpi "${JD_DPI:-96}" \
+    -desktop "${JD_NAME:-jupyter-desktop}" -s 0 $glx &
+xvnc=$!
+
+# Wait (at most 30 s) until something holds: $1 is a shell test.
+wait_for() {
+    i=0
+    while ! eval "$1"; do
+        kill -0 "$xvnc" 2>/dev/null || { wait "$xvnc"; status=$?; log "Xvnc exited with status $status"; exit "$status"; }
+        i=$((i + 1))
+        [ "$i" -lt 3000 ] || { log "gave up waiting for: $1"; exit 1; }
+        sleep 0.01
+    done
+}
+
+wait_for '[ -S "/tmp/.X11-unix/X${DISPLAY#:}" ] && xprop -root -len 0 WM_NAME >/dev/null 2>&1'
+bus="${DBUS_SESSION_BUS_ADDRESS#unix:path=}"
+wait_for '[ -S "$bus" ]'
+[ "${JD_DPI:-96}" = 96 ] || echo "Xft.dpi: $JD_DPI" | xrdb -merge
+
+profile="${1:-openbox}"
+[ "$#" -gt 0 ] && shift
+case "$profile" in
+    openbox) openbox --sm-disable & ;;
+    xfce) XDG_CURRENT_DESKTOP=XFCE xfce4-session & ;;
+    none) ;;
+    --) "$@" & ;;
+    *) log "unknown profile $profile (use openbox, xfce, none or -- COMMAND)"; exit 2 ;;
+esac
+case "$profile" in
+    openbox | xfce) wait_for 'xprop -root _NET_SUPPORTING_WM_CHECK 2>/dev/null | grep -q "window id"' ;;
+esac
+touch "$RUN_DIR/ready"
+log "ready on $DISPLAY (profile $profile)"
+
+wait "$xvnc"
+status=$?
+log "Xvnc exited with status $status"
+exit "$status"
