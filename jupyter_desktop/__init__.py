@@ -23,6 +23,12 @@ from .session import Window
 
 __version__ = "0.1.0"
 
+
+def _jupyter_server_extension_points() -> list[dict[str, object]]:
+    from .server import DesktopExtension
+
+    return [{"module": "jupyter_desktop", "app": DesktopExtension}]
+
 __all__ = [
     "Desktop",
     "DesktopSpec",

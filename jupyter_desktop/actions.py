@@ -70,7 +70,12 @@ Step = tuple  # ("pointer", x, y, mask) | ("key", keysym, down) | ("sleep", seco
 
 def needs_pointer(actions: Sequence[Mapping[str, Any]]) -> bool:
     """True if some action acts where the pointer is (no x/y), so the real position must be read first."""
-    return any(a.get("action") in ("click", "mouse_down", "mouse_up", "scroll") and "x" not in a for a in actions)
+    if not isinstance(actions, (list, tuple)):
+        return False  # compile_actions says what is wrong with it
+    return any(
+        isinstance(a, Mapping) and a.get("action") in ("click", "mouse_down", "mouse_up", "scroll") and "x" not in a
+        for a in actions
+    )
 
 
 def _number(action: Mapping[str, Any], name: str, default: float, low: float, high: float) -> float:

@@ -19,7 +19,7 @@ import signal
 import threading
 import time
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
 from PIL import Image
@@ -28,6 +28,7 @@ from ._loop import LoopThread, loop_thread
 from .backends.base import DesktopSpec, LaunchedProcess, RunResult
 from .errors import DesktopClosedError, InvalidInputError
 from .manager import DesktopManager
+from .remote import RemoteSession, find_server
 from .session import Session, Window, scale_image
 
 __all__ = ["Desktop", "Process"]
@@ -65,16 +66,10 @@ def _install_sigterm_handler(manager: DesktopManager) -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-def _delete_later(runner: LoopThread, manager: DesktopManager, desktop_id: str) -> None:
-    """Finalizer of a Desktop that was garbage-collected without close(): stop its desktop."""
-    if runner.loop.is_closed():
-        return
-
-    async def delete() -> None:
-        if desktop_id in manager.sessions:
-            await manager.delete(desktop_id)
-
-    runner.loop.call_soon_threadsafe(lambda: runner.loop.create_task(delete()))
+def _stop_later(runner: LoopThread, stop: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Finalizer of a Desktop that was garbage-collected without close()."""
+    if not runner.loop.is_closed():
+        runner.loop.call_soon_threadsafe(lambda: runner.loop.create_task(stop()))
 
 
 class Process:
@@ -89,11 +84,11 @@ class Process:
     @property
     def returncode(self) -> int | None:
         """Exit status, or None while it runs."""
-        return self._handle.returncode
+        return self._desktop._call(self._handle.poll())
 
     @property
     def running(self) -> bool:
-        return self._handle.returncode is None
+        return self.returncode is None
 
     def wait(self, timeout: float | None = None) -> int:
         """Wait until it exits and return its status; TimeoutError after ``timeout`` seconds."""
@@ -104,7 +99,8 @@ class Process:
         self._desktop._call(self._handle.kill(sig))
 
     def __repr__(self) -> str:
-        state = "running" if self.running else f"exited {self.returncode}"
+        code = self._handle.returncode
+        state = "running" if code is None else f"exited {code}"
         return f"<Process {self.pid} {self.argv[0]!r} {state}>"
 
 
@@ -145,14 +141,84 @@ class Desktop:
             env=dict(env or {}),
             opengl=opengl,
         )
-        self._runner, self._manager = _embedded()
+        runner = loop_thread()
+        server = runner.call(find_server(), 30)
+        if server is not None:
+            body = {"profile": spec.profile if isinstance(spec.profile, str) else list(spec.profile),
+                    "width": width, "height": height, "depth": depth, "dpi": dpi, "opengl": opengl}  # fmt: skip
+            if env:
+                body["env"] = dict(env)
+            if backend:
+                body["backend"] = backend
+            self._adopt(runner, runner.call(RemoteSession.create(server, body), timeout), owned=True)
+        else:
+            runner, manager = _embedded()
+            self._adopt(runner, runner.call(manager.create(spec, backend=backend), timeout), owned=True)
+
+    def _adopt(self, runner: LoopThread, session: Session | RemoteSession, owned: bool) -> None:
+        """Set up around a session. ``owned``: garbage collection of this object stops the desktop."""
+        self._runner = runner
+        self._session = session
         self._closed = False
         self._factor = (1.0, 1.0)  # screen pixels per coordinate unit
         self._space: tuple[int, int] | None = None  # size of the coordinate space when scaled
-        self._session: Session = self._call(self._manager.create(spec, backend=backend), timeout)
-        self.id = self._session.id
-        self._finalizer = weakref.finalize(self, _delete_later, self._runner, self._manager, self.id)
+        self._screen: tuple[int, int] = (0, 0)  # screen size when the mapping was set
+        self.id = session.id
+        # Dropping an embedded desktop we started stops it; a server's desktop outlives this object (it
+        # may be on screen in a widget, or in the launcher's tab): the server's idle timeout and close() end it.
+        on_drop = self._stop_coroutine() if owned and isinstance(session, Session) else self._release_coroutine()
+        self._finalizer = weakref.finalize(self, _stop_later, runner, on_drop)
         self._finalizer.atexit = False
+
+    def _stop_coroutine(self) -> Callable[[], Coroutine[Any, Any, None]]:
+        session = self._session
+        if isinstance(session, RemoteSession):
+            return session.stop
+        manager = _embedded()[1]
+        desktop_id = session.id
+
+        async def stop() -> None:
+            if desktop_id in manager.sessions:
+                await manager.delete(desktop_id)
+
+        return stop
+
+    def _release_coroutine(self) -> Callable[[], Coroutine[Any, Any, None]]:
+        """What garbage collection of an attached or server-side desktop does: let go, keep the desktop."""
+        session = self._session
+        if isinstance(session, RemoteSession):
+            return session.close_client
+
+        async def nothing() -> None:
+            return None
+
+        return nothing
+
+    @classmethod
+    def list(cls) -> list[dict[str, Any]]:
+        """The desktops of the Jupyter server this kernel belongs to (or of this process without one)."""
+        runner = loop_thread()
+        server = runner.call(find_server(), 30)
+        if server is not None:
+            return runner.call(RemoteSession.list(server), 60)
+        return [s.to_dict() for s in _embedded()[1].list()]
+
+    @classmethod
+    def attach(cls, desktop_id: str) -> Desktop:
+        """A Desktop for one that already runs (started from the launcher, another kernel, ``list()``).
+
+        Closing it stops that desktop; dropping it does not.
+        """
+        runner = loop_thread()
+        server = runner.call(find_server(), 30)
+        self = cls.__new__(cls)
+        if server is not None:
+            session: Session | RemoteSession = runner.call(RemoteSession.attach(server, desktop_id), 60)
+        else:
+            runner, manager = _embedded()
+            session = manager.get(desktop_id)
+        self._adopt(runner, session, owned=False)
+        return self
 
     # ------------------------------------------------------------------ plumbing
 
@@ -182,7 +248,7 @@ class Desktop:
                 f"(x in 0..{w - 1}, y in 0..{h - 1}); take screenshot() without scale to use screen pixels"
             )
         fx, fy = self._factor
-        sw, sh = self.get_screen_size()
+        sw, sh = self._screen
         return min(sw - 1, int((x + 0.5) * fx)), min(sh - 1, int((y + 0.5) * fy))
 
     def _point(self, p: Sequence[float]) -> list[int]:
@@ -213,7 +279,7 @@ class Desktop:
             return
         self._finalizer.detach()
         try:
-            self._runner.call(self._manager.delete(self.id), 60)
+            self._runner.call(self._stop_coroutine()(), 60)
         finally:
             self._closed = True
 
@@ -256,6 +322,7 @@ class Desktop:
         ``fresh=False`` skips the round trip that makes sure every change the server knows of is in.
         """
         image = self._call(self._session.capture(region, fresh))
+        screen = image.size
         if scale is not None:
             if isinstance(scale, (int, float)) and not isinstance(scale, bool):
                 if not 0 < scale <= 4:
@@ -271,8 +338,8 @@ class Desktop:
                 raise InvalidInputError(f"scale must be a factor (0.5) or a size (1024, 640), not {scale!r}")
             image = scale_image(image, size)
         if region is None:
-            sw, sh = self._session.size
-            if image.size == (sw, sh):
+            sw, sh = self._screen = screen
+            if image.size == screen:
                 self._factor, self._space = (1.0, 1.0), None
             else:
                 self._factor, self._space = (sw / image.width, sh / image.height), image.size
@@ -280,9 +347,7 @@ class Desktop:
 
     def get_screen_size(self) -> tuple[int, int]:
         """(width, height) of the screen in pixels."""
-        if self._closed:
-            raise DesktopClosedError("this Desktop was closed; start a new one with Desktop()")
-        return self._session.size
+        return self._call(self._session.screen_size())
 
     def wait_until_stable(self, timeout: float = 10.0, quiet: float = 0.5) -> bool:
         """Wait until the screen stops changing for ``quiet`` seconds; False if ``timeout`` passes first."""

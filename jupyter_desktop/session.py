@@ -136,10 +136,11 @@ class Session:
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def start(self) -> None:
+    async def start(self, running: BackendDesktop | None = None) -> None:
+        """Start the desktop, or take over ``running``, one the backend adopted (a restarted server)."""
         self.status, self.error = "starting", None
         try:
-            self.desktop = await self.backend.start(self.spec, self.id)
+            self.desktop = running or await self.backend.start(self.spec, self.id)
             endpoint = self.desktop.endpoint
             self.rfb = await RFBClient.open(
                 endpoint.path, host=endpoint.host, port=endpoint.port, password=endpoint.password
@@ -242,6 +243,9 @@ class Session:
     def size(self) -> tuple[int, int]:
         rfb = self.check()
         return rfb.width, rfb.height
+
+    async def screen_size(self) -> tuple[int, int]:
+        return self.size
 
     async def capture(self, region: Sequence[int] | None = None, fresh: bool = True) -> Image.Image:
         """The screen (or ``region`` = (x, y, width, height)) as an RGB image, straight from the mirror."""
@@ -408,6 +412,8 @@ class Session:
         return _parse_windows(result.stdout)
 
     async def window_command(self, window_id: int, what: str) -> None:
+        if all(w.id != window_id for w in await self.windows()):  # wmctrl says nothing of unknown ids
+            raise InvalidInputError(f"no window {hex(window_id)} on desktop {self.id}; windows() lists them")
         flags = {"activate": "-ia", "close": "-ic"}[what]
         result = await self._tool(["wmctrl", flags, hex(window_id)])
         if result.returncode != 0:

@@ -114,6 +114,10 @@ class LaunchedProcess(abc.ABC):
     def returncode(self) -> int | None:
         """Exit status, or None while it runs."""
 
+    async def poll(self) -> int | None:
+        """The exit status as of now (asks the backend where that costs a round trip)."""
+        return self.returncode
+
     @abc.abstractmethod
     async def wait(self, timeout: float | None = None) -> int:
         """Wait for it to exit; raises TimeoutError after ``timeout`` seconds."""

@@ -173,6 +173,8 @@ class RFBClient:
                 f"the VNC server closed the connection in the middle of a message "
                 f"({len(exc.partial)} of {n} bytes read)"
             ) from None
+        except ConnectionError as exc:
+            raise RFBProtocolError(f"the VNC server broke the connection: {exc}") from None
 
     async def _read_reason(self) -> str:
         (length,) = struct.unpack(">I", await self._read(4))
@@ -220,9 +222,15 @@ class RFBClient:
             challenge = await self._read(16)
             self._writer.write(_vnc_auth_response(password or "", challenge))
         if sec_type == 2 or minor == 8:
-            (result,) = struct.unpack(">I", await self._read(4))
+            try:
+                (result,) = struct.unpack(">I", await self._read(4))
+                reason = (await self._read_reason() if minor == 8 else "authentication failed") if result else ""
+            except RFBProtocolError:
+                if sec_type != 2:
+                    raise
+                # Servers hang up on a wrong password, sometimes before we read why (a reset drops it).
+                result, reason = 1, "it closed the connection after our password"
             if result != 0:
-                reason = await self._read_reason() if minor == 8 else "authentication failed"
                 raise RFBAuthError(f"the VNC server rejected us: {reason}")
 
         self._writer.write(b"\x01")  # ClientInit: shared, so viewers in the browser can connect too

@@ -1,0 +1,178 @@
+"""The jupyter-server extension: configuration, the desktop manager's lifetime, routes."""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import hashlib
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from jupyter_server.extension.application import ExtensionApp
+from tornado.ioloop import IOLoop, PeriodicCallback
+from traitlets import Bool, Dict, Float, Int, List, Unicode, default
+
+from ..manager import BACKENDS, DesktopManager
+from . import handlers, pages, proxy
+
+__all__ = ["DesktopExtension"]
+
+ENV_URL = "JUPYTER_DESKTOP_URL"
+ENV_TOKEN = "JUPYTER_DESKTOP_TOKEN"
+
+
+class DesktopExtension(ExtensionApp):
+    """Live Linux desktops under this Jupyter server: REST API, VNC WebSocket proxy, viewer pages."""
+
+    name = "jupyter_desktop"
+    extension_url = "/desktop/"
+    load_other_extensions = True
+
+    default_backend = Unicode("local", help="Backend for new desktops: local or docker.").tag(config=True)
+    allowed_backends = List(
+        Unicode(), default_value=list(BACKENDS), help="Backends a client may ask for."
+    ).tag(config=True)
+    default_profile = Unicode("openbox", help="Session of new desktops: openbox, xfce, none or a command.").tag(
+        config=True
+    )
+    allowed_profiles = List(
+        Unicode(),
+        default_value=None,
+        allow_none=True,
+        help="Profiles a client may ask for; None allows the built-in ones and any custom session command "
+        "(a kernel can run commands anyway). A teacher can restrict it, e.g. ['xfce'].",
+    ).tag(config=True)
+    default_width = Int(1280, help="Screen width of new desktops.").tag(config=True)
+    default_height = Int(800, help="Screen height of new desktops.").tag(config=True)
+    max_desktops = Int(8, help="Desktops running at once on this server; 0 for no limit.").tag(config=True)
+    idle_timeout = Float(
+        0.0,
+        help="Stop a desktop after this many seconds without API calls or connected viewers; 0 keeps them.",
+    ).tag(config=True)
+    docker_options = Dict(
+        help="Keyword arguments of the Docker backend: image, cpus, memory, pids, shm_size, network, server_id "
+        "(see jupyter_desktop.backends.docker.DockerBackend).",
+    ).tag(config=True)
+    docker_mount_root_dir = Bool(
+        True, help="Mount the server's root directory (the notebooks) as the Docker desktop's work folder."
+    ).tag(config=True)
+    export_env = Bool(
+        True,
+        help=f"Put {ENV_URL} and {ENV_TOKEN} in the server's environment, which kernels inherit, so "
+        "Desktop() in a kernel finds this server.",
+    ).tag(config=True)
+
+    @default("allowed_profiles")
+    def _default_allowed_profiles(self) -> None:
+        return None
+
+    manager: DesktopManager
+    viewers: dict[str, set[Any]]
+
+    def initialize_settings(self) -> None:
+        self.manager = DesktopManager(
+            self._backends(), default_backend=self.default_backend, max_desktops=self.max_desktops
+        )
+        self.viewers = {}
+        self.settings["jupyter_desktop"] = self
+        # Last resort if the server dies without stop_extension (an exception during shutdown).
+        atexit.register(self.manager.terminate_all_now)
+        if self.export_env:
+            IOLoop.current().add_callback(self._export_env)
+        if self.idle_timeout > 0:
+            self._culler = PeriodicCallback(self._cull_idle, min(60_000, self.idle_timeout * 1000 / 2))
+            self._culler.start()
+        IOLoop.current().add_callback(self._reap_and_adopt)
+
+    def initialize_handlers(self) -> None:
+        self.handlers.extend(handlers.routes() + proxy.routes() + pages.routes())
+
+    async def stop_extension(self) -> None:
+        await self.manager.stop_all()
+        atexit.unregister(self.manager.terminate_all_now)
+
+    # ------------------------------------------------------------------ helpers for handlers
+
+    def check_request(self, body: dict[str, Any]) -> None:
+        """Refuse what this server's configuration does not allow (raises InvalidInputError)."""
+        from ..errors import InvalidInputError
+
+        backend = body.get("backend") or self.default_backend
+        if backend not in self.allowed_backends:
+            raise InvalidInputError(
+                f"backend {backend!r} is not allowed here; allowed: {', '.join(self.allowed_backends)}"
+            )
+        profile = body.get("profile", self.default_profile)
+        if self.allowed_profiles is not None:
+            shown = profile if isinstance(profile, str) else " ".join(profile)
+            if shown not in self.allowed_profiles:
+                raise InvalidInputError(
+                    f"profile {shown!r} is not allowed here; allowed: {', '.join(self.allowed_profiles)}"
+                )
+
+    def session_viewers(self, desktop_id: str) -> set[Any]:
+        return self.viewers.setdefault(desktop_id, set())
+
+    # ------------------------------------------------------------------ background jobs
+
+    def _export_env(self) -> None:
+        serverapp = self.serverapp
+        assert serverapp is not None
+        os.environ[ENV_URL] = serverapp.connection_url
+        token = getattr(serverapp.identity_provider, "token", "") or ""
+        if token:
+            os.environ[ENV_TOKEN] = token
+        if serverapp.sock:
+            os.environ["JUPYTER_DESKTOP_SOCK"] = serverapp.sock
+
+    def _backends(self) -> dict[str, Any]:
+        """Backends configured from this app's traits; the rest are made with defaults on first use."""
+        if "docker" not in self.allowed_backends:
+            return {}
+        from ..backends.docker import DockerBackend
+
+        options = dict(self.docker_options)
+        options.setdefault("server_id", self._server_id())
+        if self.docker_mount_root_dir and self.serverapp is not None:
+            options.setdefault("workdir", self.serverapp.root_dir)
+        return {"docker": DockerBackend(**options)}
+
+    def _server_id(self) -> str:
+        """Stable across restarts of the same server (user, root dir, base URL), so Docker desktops survive them."""
+        serverapp = self.serverapp
+        assert serverapp is not None
+        key = f"{os.getuid()}:{serverapp.root_dir}:{serverapp.base_url}"
+        return "jupyter-" + hashlib.sha256(key.encode()).hexdigest()[:12]
+
+    async def _reap_and_adopt(self) -> None:
+        """Stop desktops a dead server left behind; take back the Docker desktops this server's last run left."""
+        for name in self.allowed_backends:
+            try:
+                backend = self.manager.backend(name)
+                reaped = await backend.reap_orphans()
+                adopted = await self.manager.adopt(name)
+            except Exception as exc:  # no Docker engine: nothing to reap
+                self.log.debug("jupyter_desktop: %s backend not available at start: %s", name, exc)
+                continue
+            if reaped:
+                self.log.info("jupyter_desktop: stopped %d orphaned %s desktop(s): %s", len(reaped), name, reaped)
+            if adopted:
+                self.log.info("jupyter_desktop: took back %d %s desktop(s): %s", len(adopted), name, [s.id for s in adopted])
+
+    async def _cull_idle(self) -> None:
+        now = time.time()
+        for session in list(self.manager.sessions.values()):
+            if self.viewers.get(session.id):
+                session.last_activity = now
+                continue
+            if now - session.last_activity > self.idle_timeout:
+                self.log.info("jupyter_desktop: stopping desktop %s, idle for %.0f s", session.id, now - session.last_activity)
+                with contextlib.suppress(Exception):
+                    await self.manager.delete(session.id)
+
+
+def static_dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "static"
+

@@ -1,0 +1,97 @@
+"""Browser pages: ``{base_url}desktop/`` lists desktops, ``{base_url}desktop/<id>/`` shows one (noVNC).
+
+The pages are small HTML shells; the UI is ``static/viewer.js`` (noVNC bundled, no CDN), served here
+behind Jupyter auth like everything else.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import JupyterHandler
+from tornado import web
+
+from .handlers import ID, RESOURCE
+
+__all__ = ["routes"]
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<link rel="stylesheet" href="{static}viewer.css">
+</head>
+<body>
+<div id="jupyter-desktop"></div>
+<script id="jupyter-desktop-config" type="application/json">{config}</script>
+<script type="module" src="{static}viewer.js"></script>
+</body>
+</html>
+"""
+
+
+class PageHandler(JupyterHandler):
+    auth_resource = RESOURCE
+
+    def page(self, title: str, config: dict[str, Any]) -> None:
+        base = self.base_url
+        config = {"baseUrl": base, **config}
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(
+            PAGE.format(
+                title=html.escape(title),
+                static=html.escape(f"{base}desktop/static/"),
+                # "</" cannot end the script element early
+                config=json.dumps(config).replace("</", "<\\/"),
+            )
+        )
+
+
+class ListPage(PageHandler):
+    @web.authenticated
+    @authorized("read", resource=RESOURCE)
+    def get(self) -> None:
+        self.page("Desktops", {"page": "list"})
+
+
+class ViewerPage(PageHandler):
+    @web.authenticated
+    @authorized("read", resource=RESOURCE)
+    def get(self, desktop_id: str) -> None:
+        if desktop_id not in self.settings["jupyter_desktop"].manager.sessions:
+            raise web.HTTPError(404, f"no desktop {desktop_id!r} on this server")
+        self.page(
+            f"Desktop {desktop_id}",
+            {"page": "viewer", "desktopId": desktop_id, "wsUrl": f"desktop/api/desktops/{desktop_id}/vnc"},
+        )
+
+
+class StaticHandler(JupyterHandler, web.StaticFileHandler):
+    """The viewer's JS and CSS, behind Jupyter auth (no route here is public)."""
+
+    auth_resource = RESOURCE
+
+    @web.authenticated
+    @authorized("read", resource=RESOURCE)
+    def get(self, path: str, include_body: bool = True) -> Any:
+        return web.StaticFileHandler.get(self, path, include_body)
+
+    def compute_etag(self) -> str | None:
+        return web.StaticFileHandler.compute_etag(self)
+
+
+def routes() -> list[tuple[str, type, dict[str, Any]] | tuple[str, type]]:
+    return [
+        ("desktop/?", ListPage),
+        (rf"desktop/{ID}/?", ViewerPage),
+        (r"desktop/static/(.*)", StaticHandler, {"path": str(STATIC)}),
+    ]

@@ -1,0 +1,248 @@
+"""The server extension in a real jupyter-server (pytest-jupyter, in-process, base URL ``/a%40b/``)."""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+
+import pytest
+from PIL import Image
+from tornado.httpclient import HTTPClientError
+
+from jupyter_desktop.rfb.client import PIXEL_FORMAT
+from jupyter_desktop.server.app import DesktopExtension
+from pytest_jupyter.jupyter_server import *  # noqa: F403 - the fixtures, for this module only
+
+from .conftest import eventually
+
+
+@pytest.fixture
+def jp_server_config():
+    return {
+        "ServerApp": {"jpserver_extensions": {"jupyter_desktop": True}},
+        "DesktopExtension": {"export_env": False, "max_desktops": 3},
+    }
+
+
+@pytest.fixture
+def call(jp_asyncio_loop, jp_fetch):
+    """Synchronous REST calls: returns (status, parsed body)."""
+
+    def request(path: str, method: str = "GET", body=None, headers=None, raw: bool = False, **params):
+        kwargs = {"method": method, "headers": headers or {}, "params": params or None, "follow_redirects": False}
+        if body is not None:
+            kwargs["body"] = body if isinstance(body, (str, bytes)) else json.dumps(body)
+        elif method in ("POST", "PUT"):
+            kwargs["body"] = ""
+        try:
+            response = jp_asyncio_loop.run_until_complete(jp_fetch(*path.split("/"), **kwargs))
+        except HTTPClientError as exc:
+            response = exc.response
+        if raw:
+            return response.code, response
+        text = response.body.decode() if response.body else ""
+        return response.code, (json.loads(text) if text and "json" in response.headers.get("Content-Type", "") else text)
+
+    return request
+
+
+@pytest.fixture
+def desktop_id(call, jp_asyncio_loop, jp_serverapp):
+    status, info = call("desktop/api/desktops", "POST", {"profile": "openbox", "width": 800, "height": 600})
+    assert status == 201, info
+    yield info["id"]
+    jp_asyncio_loop.run_until_complete(jp_serverapp.web_app.settings["jupyter_desktop"].manager.stop_all())
+
+
+def extension_routes() -> list[tuple[str, type]]:
+    """Every route the extension registers, exactly as the server gets them."""
+    app = DesktopExtension()
+    app.handlers = []
+    app.initialize_handlers()
+    return [(r[0], r[1]) for r in app.handlers]
+
+
+def concrete(pattern: str, desktop_id: str) -> str:
+    values = {"desktop_id": desktop_id, "pid": "1", "window_id": "1", "command": "close"}
+    path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: values[m.group(1)], pattern)
+    return path.replace("/?", "/").replace("(.*)", "viewer.js").rstrip("$")
+
+
+def test_every_route_needs_auth(call, jp_asyncio_loop, jp_ws_fetch, desktop_id):
+    routes = extension_routes()
+    assert len(routes) >= 18
+    checked = 0
+    for pattern, handler in routes:
+        path = concrete(pattern, desktop_id)
+        if path.endswith("/vnc"):
+            with pytest.raises(HTTPClientError) as info:
+                jp_asyncio_loop.run_until_complete(jp_ws_fetch(*path.split("/"), headers={"Authorization": ""}))
+            assert info.value.code == 403, path
+            checked += 1
+            continue
+        for method in ("GET", "POST", "PUT", "DELETE"):
+            if method.lower() not in handler.__dict__ and not any(method.lower() in c.__dict__ for c in handler.__mro__[1:2]):
+                continue
+            status, response = call(path, method, headers={"Authorization": ""}, raw=True)
+            # API routes refuse; pages send the browser to the login page
+            login = status == 302 and "/login" in response.headers.get("Location", "")
+            assert status in (401, 403) or login, f"{method} {path} answered {status} without credentials"
+            checked += 1
+    assert checked >= 25
+
+
+def test_rest_round_trip(call, desktop_id):
+    api = f"desktop/api/desktops/{desktop_id}"
+    status, listing = call("desktop/api/desktops")
+    assert status == 200 and [d["id"] for d in listing] == [desktop_id]
+    status, info = call(api)
+    assert info["status"] == "running" and (info["width"], info["height"]) == (800, 600)
+
+    for fmt, mime in (("png", "image/png"), ("jpeg", "image/jpeg"), ("webp", "image/webp")):
+        status, response = call(f"{api}/screenshot", raw=True, format=fmt)
+        assert status == 200 and response.headers["Content-Type"] == mime
+        assert Image.open(__import__("io").BytesIO(response.body)).size == (800, 600)
+    status, response = call(f"{api}/screenshot", raw=True, format="raw", region="10,20,30,40", scale="0.5")
+    assert status == 200 and (response.headers["X-Width"], response.headers["X-Height"]) == ("15", "20")
+    assert len(response.body) == 15 * 20 * 3
+
+    assert call(f"{api}/actions", "POST", {"actions": [{"action": "move", "x": 7, "y": 9}]})[0] == 204
+    assert call(f"{api}/pointer") == (200, {"x": 7, "y": 9})
+    assert call(f"{api}/exec", "POST", {"command": "echo $DISPLAY; echo err >&2; exit 4"})[1]["returncode"] == 4
+    assert call(f"{api}/exec", "POST", {"command": ["printf", "%s", "x y"]})[1]["stdout"] == "x y"
+
+    status, proc = call(f"{api}/processes", "POST", {"command": ["xterm", "-T", "rest-term"]})
+    assert status == 201 and proc["returncode"] is None
+    windows = eventually(lambda: [w for w in call(f"{api}/windows")[1] if w["title"] == "rest-term"], what="window")
+    assert windows[0]["pid"] == proc["pid"]
+    assert call(f"{api}/windows/{windows[0]['id']}/activate", "POST")[0] == 204
+    assert call(f"{api}/processes/{proc['pid']}", "DELETE")[0] == 200
+    status, done = call(f"{api}/processes/{proc['pid']}/wait", "POST", timeout="10")
+    assert status == 200 and done["returncode"] is not None
+
+    assert call(f"{api}/clipboard", "PUT", {"text": "über"})[0] == 204
+    assert call(f"{api}/clipboard") == (200, {"text": "über"})
+    assert call(f"{api}/size", "PUT", {"width": 640, "height": 480}) == (200, {"width": 640, "height": 480})
+    assert call(f"{api}/size") == (200, {"width": 640, "height": 480})
+    assert call(f"{api}/stable", "POST", {"quiet": 0.2, "timeout": 10}) == (200, {"stable": True})
+    status, spec = call("desktop/api/openapi.yaml")
+    assert status == 200 and "openapi: 3.0.3" in spec and "/desktop/api/desktops/{id}/vnc" in spec
+    status, page = call(f"desktop/{desktop_id}/")
+    assert status == 200 and '"wsUrl": "desktop/api/desktops/' in page and "/a%40b/desktop/static/viewer.js" in page
+    assert call(api, "DELETE")[0] == 204
+    assert call(api)[0] == 404
+
+
+@pytest.mark.parametrize(
+    "method, path, body, status, message",
+    [
+        ("GET", "desktop/api/desktops/nope", None, 404, "no desktop with id 'nope'"),
+        ("POST", "desktop/api/desktops", "{not json", 400, "not JSON"),
+        ("POST", "desktop/api/desktops", "[1]", 400, "must be a JSON object"),
+        ("POST", "desktop/api/desktops", {"width": 5}, 400, "width must be"),
+        ("POST", "desktop/api/desktops", {"colour": "red"}, 400, "unknown field"),
+        ("POST", "desktop/api/desktops", {"backend": "vm"}, 400, "not allowed"),
+        ("POST", "desktop/api/desktops/{id}/actions", {"actions": [{"action": "click", "x": 5000, "y": 1}]}, 400, "off the 800x600 screen"),
+        ("POST", "desktop/api/desktops/{id}/actions", {"actions": "click"}, 400, "must be a list"),
+        ("POST", "desktop/api/desktops/{id}/actions", {"actions": [{"action": "press", "keys": "Retrun"}]}, 400, "Did you mean 'Return'"),
+        ("GET", "desktop/api/desktops/{id}/screenshot?format=bmp", None, 400, "format must be one of"),
+        ("GET", "desktop/api/desktops/{id}/screenshot?region=1,2", None, 400, "region must be 4 integers"),
+        ("GET", "desktop/api/desktops/{id}/screenshot?region=700,0,200,10", None, 400, "not inside the 800x600 screen"),
+        ("GET", "desktop/api/desktops/{id}/screenshot?scale=abc", None, 400, "scale must be a number"),
+        ("POST", "desktop/api/desktops/{id}/exec", {}, 400, "missing 'command'"),
+        ("POST", "desktop/api/desktops/{id}/exec", {"command": "sleep 5", "timeout": 0.5}, 504, "did not finish"),
+        ("POST", "desktop/api/desktops/{id}/processes", {"command": "no-such-program"}, 400, "no program named"),
+        ("GET", "desktop/api/desktops/{id}/processes/12345", None, 400, "no process 12345"),
+        ("PUT", "desktop/api/desktops/{id}/size", {"width": 1}, 400, "width must be"),
+        ("PUT", "desktop/api/desktops/{id}/clipboard", {"text": 5}, 400, "must be a string"),
+        ("POST", "desktop/api/desktops/{id}/stable", {"quiet": -1}, 400, "quiet must be"),
+        ("POST", "desktop/api/desktops/{id}/windows/99999/close", None, 400, "no window 0x1869f"),
+        ("GET", "desktop/nope/", None, 404, ""),
+    ],
+)  # fmt: skip
+def test_bad_requests_get_4xx_with_a_message(call, desktop_id, method, path, body, status, message):
+    path = path.replace("{id}", desktop_id)
+    path, _, query = path.partition("?")
+    params = dict(p.split("=") for p in query.split("&")) if query else {}
+    got, reply = call(path, method, body, **params)
+    assert got == status, reply
+    if message:
+        assert message in reply["message"], reply
+
+
+def test_limit_on_desktops(call, desktop_id):
+    ids = [call("desktop/api/desktops", "POST", {"profile": "none"})[1]["id"] for _ in range(2)]
+    status, reply = call("desktop/api/desktops", "POST", {"profile": "none"})
+    assert status == 429 and "allows 3 desktop(s)" in reply["message"]
+    for desktop in ids:
+        call(f"desktop/api/desktops/{desktop}", "DELETE")
+
+
+def rfb_handshake(ws, jp_asyncio_loop, width: int, height: int) -> bytes:
+    """A browser's side of RFB through the proxy: version, security None, init, one full frame."""
+
+    run = jp_asyncio_loop.run_until_complete
+    buffer = bytearray()
+
+    def read(n: int) -> bytes:
+        while len(buffer) < n:
+            message = run(ws.read_message())
+            assert message is not None, "the proxy closed the WebSocket"
+            buffer.extend(message)
+        out = bytes(buffer[:n])
+        del buffer[:n]
+        return out
+
+    assert read(12) == b"RFB 003.008\n"
+    run(ws.write_message(b"RFB 003.008\n", binary=True))
+    count = read(1)[0]
+    assert 1 in read(count)
+    run(ws.write_message(b"\x01", binary=True))
+    assert read(4) == b"\0\0\0\0"
+    run(ws.write_message(b"\x01", binary=True))
+    w, h = struct.unpack(">HH", read(4))
+    assert (w, h) == (width, height)
+    read(16)
+    (name_length,) = struct.unpack(">I", read(4))
+    read(name_length)
+    run(ws.write_message(b"\x00\x00\x00\x00" + PIXEL_FORMAT, binary=True))
+    run(ws.write_message(struct.pack(">BxHi", 2, 1, 0), binary=True))  # raw only
+    run(ws.write_message(struct.pack(">BBHHHH", 3, 0, 0, 0, w, h), binary=True))
+    frame = bytearray(w * h * 4)
+    covered = 0
+    while covered < w * h:
+        kind = read(1)[0]
+        assert kind == 0, f"unexpected message {kind}"
+        (rects,) = struct.unpack(">xH", read(3))
+        for _ in range(rects):
+            x, y, rw, rh, enc = struct.unpack(">HHHHi", read(12))
+            assert enc == 0
+            data = read(rw * rh * 4)
+            for row in range(rh):
+                start = ((y + row) * w + x) * 4
+                frame[start : start + rw * 4] = data[row * rw * 4 : (row + 1) * rw * 4]
+            covered += rw * rh
+    return bytes(frame)
+
+
+def test_websocket_proxy_two_viewers_and_close_on_stop(call, jp_asyncio_loop, jp_ws_fetch, desktop_id):
+    api = f"desktop/api/desktops/{desktop_id}"
+    call(f"{api}/exec", "POST", {"command": "xsetroot -solid '#ff8000'"})
+    first = jp_asyncio_loop.run_until_complete(jp_ws_fetch(*f"{api}/vnc".split("/"), subprotocols=["binary"]))
+    second = jp_asyncio_loop.run_until_complete(jp_ws_fetch(*f"{api}/vnc".split("/")))
+    assert first.selected_subprotocol == "binary"
+    for ws in (first, second):
+        frame = rfb_handshake(ws, jp_asyncio_loop, 800, 600)
+        assert frame[:3] == b"\xff\x80\x00"  # the orange root window, pixel (0, 0), through the proxy
+    assert call(api, "DELETE")[0] == 204
+    for ws in (first, second):
+        while (message := jp_asyncio_loop.run_until_complete(ws.read_message())) is not None:
+            pass  # drains, then the proxy closes it
+        assert ws.close_code == 1000 and "stopped" in (ws.close_reason or "")
+
+
+def test_websocket_to_unknown_desktop(jp_asyncio_loop, jp_ws_fetch):
+    with pytest.raises(HTTPClientError) as info:
+        jp_asyncio_loop.run_until_complete(jp_ws_fetch("desktop", "api", "desktops", "nope", "vnc"))
+    assert info.value.code == 404
