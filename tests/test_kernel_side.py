@@ -1,0 +1,203 @@
+"""Desktop() talking to a real `jupyter server` process: from a real kernel, from discovery, and its lifecycle."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from jupyter_desktop import Desktop, DesktopClosedError, InvalidInputError
+from jupyter_desktop.remote import RemoteSession
+
+from .conftest import CLEAN_SHELL, eventually, marked, read_text
+
+TOKEN = "test-token-123"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class JupyterServer:
+    """`jupyter server` as its own process, with our extension enabled by its installed config."""
+
+    def __init__(self, root: Path, port: int | None = None) -> None:
+        self.root = root
+        self.runtime = root / "runtime"
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_DESKTOP_")}
+        self.env["JUPYTER_RUNTIME_DIR"] = str(self.runtime)
+        self.log = open(root / f"server-{self.port}.log", "ab")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "jupyter_server", "--allow-root", "--no-browser", f"--port={self.port}",
+             "--ServerApp.port_retries=0", f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={root}"],
+            env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        eventually(self.ready, timeout=60, what="jupyter server up")
+
+    def ready(self) -> bool:
+        assert self.process.poll() is None, (self.root / f"server-{self.port}.log").read_text()[-3000:]
+        try:
+            return httpx.get(self.url + "desktop/api/desktops", headers=self.auth, timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"token {TOKEN}"}
+
+    def api(self, method: str, path: str = "", **kwargs) -> httpx.Response:
+        return httpx.request(method, self.url + "desktop/api/desktops" + path, headers=self.auth, timeout=120, **kwargs)
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        code = self.process.wait(60)
+        self.log.close()
+        return code
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = JupyterServer(tmp_path_factory.mktemp("jupyter"))
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def as_kernel(server, monkeypatch):
+    """This process, seen as a kernel of that server: the variables the extension exports."""
+    monkeypatch.setenv("JUPYTER_DESKTOP_URL", server.url)
+    monkeypatch.setenv("JUPYTER_DESKTOP_TOKEN", TOKEN)
+    return server
+
+
+def test_desktop_in_a_real_kernel_uses_the_server(server):
+    """A kernel started by the server inherits its environment and finds it; the desktop lives in the server."""
+    from jupyter_client import BlockingKernelClient
+
+    reply = httpx.post(server.url + "api/kernels", headers=server.auth, json={"name": "python3"}, timeout=60)
+    kernel_id = reply.json()["id"]
+    client = BlockingKernelClient(connection_file=str(server.runtime / f"kernel-{kernel_id}.json"))
+    client.load_connection_file()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+        code = (
+            "from jupyter_desktop import Desktop\n"
+            "d = Desktop()\n"
+            "d.launch(['xterm', '-T', 'from-kernel'])\n"
+            "d.wait_for_window('from-kernel')\n"
+            "print(type(d._session).__name__, d.id, d.screenshot().size)\n"
+        )
+        outputs = []
+        client.execute_interactive(code, timeout=120, output_hook=lambda m: outputs.append(m))
+        text = "".join(m["content"].get("text", "") for m in outputs if m["msg_type"] == "stream")
+        errors = [m["content"] for m in outputs if m["msg_type"] == "error"]
+        assert not errors, errors
+        kind, desktop_id, size = text.split(" ", 2)
+        assert kind == "RemoteSession" and size.strip() == "(1280, 800)"
+        listed = server.api("GET").json()
+        assert [d["id"] for d in listed] == [desktop_id]  # the server holds it, not the kernel
+        assert marked(desktop_id)
+    finally:
+        client.stop_channels()
+        httpx.delete(server.url + f"api/kernels/{kernel_id}", headers=server.auth, timeout=60)
+    # the kernel is gone; the desktop stays the server's until closed (or idle-culled)
+    assert server.api("GET", f"/{desktop_id}").json()["status"] == "running"
+    assert server.api("DELETE", f"/{desktop_id}").status_code == 204
+    assert not marked(desktop_id)
+
+
+def test_same_api_through_the_server(as_kernel, tmp_path):
+    with Desktop(width=1024, height=640) as d:
+        assert isinstance(d._session, RemoteSession)
+        assert d.get_screen_size() == (1024, 640)
+        title = "remote-term"
+        d.launch(["xterm", "-fa", "Monospace", "-fs", "16", "-T", title, "-e", *CLEAN_SHELL])
+        d.activate_window(d.wait_for_window(title))
+        d.write("echo remote 73\n")
+        assert "remote 73" in read_text(d, tmp_path, "remote 73")
+        d.left_click(100, 200)
+        assert d.get_cursor_position() == (100, 200)
+        assert "x:100 y:200" in d.run("xdotool getmouselocation").stdout
+        small = d.screenshot(scale=0.5)
+        assert small.size == (512, 320)
+        d.move_mouse(10, 20)
+        assert d.get_cursor_position() == (10, 20) and "x:21 y:41" in d.run("xdotool getmouselocation").stdout
+        d.screenshot()
+        assert d.run("cat", input="in ✓").stdout == "in ✓"
+        d.set_clipboard("remote clip ✓")
+        assert d.get_clipboard() == "remote clip ✓"
+        process = d.launch("sleep 30")
+        assert process.running
+        process.kill()
+        assert process.wait(10) is not None and not process.running
+        d.resize(800, 600)
+        assert d.get_screen_size() == (800, 600) and d.screenshot().size == (800, 600)
+        assert d.wait_until_stable(timeout=10, quiet=0.2)
+        with pytest.raises(InvalidInputError, match="Did you mean 'Return'"):
+            d.press("Retrun")
+        with pytest.raises(TimeoutError, match="did not finish within 1 s"):
+            d.run("sleep 10", timeout=1)
+        assert [x["id"] for x in Desktop.list()] == [d.id]
+        other = Desktop.attach(d.id)
+        assert other.screenshot().size == (800, 600)
+        del other  # dropping an attached desktop leaves it running
+        assert as_kernel.api("GET", f"/{d.id}").json()["status"] == "running"
+    assert as_kernel.api("GET", f"/{d.id}").status_code == 404
+    with pytest.raises(DesktopClosedError):
+        Desktop.attach(d.id)
+
+
+def test_discovery_from_the_runtime_file(server, monkeypatch):
+    """Without the exported variables, the kernel's parent pid names the server's runtime file."""
+    for name in ("JUPYTER_DESKTOP_URL", "JUPYTER_DESKTOP_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("JPY_PARENT_PID", str(server.process.pid))
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(server.runtime))
+    info = json.loads((server.runtime / f"jpserver-{server.process.pid}.json").read_text())
+    assert info["token"] == TOKEN
+    assert Desktop.list() == server.api("GET").json()
+
+
+def test_no_server_means_embedded(monkeypatch):
+    monkeypatch.setenv("JUPYTER_DESKTOP_URL", f"http://127.0.0.1:{free_port()}/")  # nobody listens
+    t0 = time.monotonic()
+    with Desktop("none") as d:
+        assert not isinstance(d._session, RemoteSession)
+    assert time.monotonic() - t0 < 10
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_server_stop_leaves_no_desktop_behind(tmp_path, sig):
+    srv = JupyterServer(tmp_path)
+    ids = [srv.api("POST", json={"profile": p}).json()["id"] for p in ("openbox", "none")]
+    assert all(marked(i) for i in ids)
+    srv.stop(sig)
+    assert not any(marked(i) for i in ids)
+
+
+def test_sigkilled_server_orphans_are_reaped_by_the_next_server(tmp_path):
+    srv = JupyterServer(tmp_path)
+    desktop_id = srv.api("POST", json={"profile": "openbox"}).json()["id"]
+    # something in the desktop that survives PR_SET_PDEATHSIG: it ignores SIGTERM
+    srv.api("POST", f"/{desktop_id}/processes", json={"command": ["setsid", "sh", "-c", "trap '' TERM HUP; while true; do sleep 1; done"]})
+    srv.stop(signal.SIGKILL)
+    eventually(lambda: marked(desktop_id), what="a survivor")  # the stubborn one
+    again = JupyterServer(tmp_path)
+    try:
+        eventually(lambda: not marked(desktop_id), timeout=20, what="orphans reaped by the new server")
+    finally:
+        again.stop()
