@@ -1,15 +1,22 @@
 """WebSocket ``{base_url}desktop/api/desktops/<id>/vnc``: raw RFB bytes between a browser and one desktop.
 
 The target is looked up by desktop id in the manager, never taken from the request. Each viewer gets its
-own connection to the desktop's VNC server (which shares the screen among them). Backpressure both ways:
-we read the next chunk from the VNC server only once the browser has taken the last one, and tornado reads
-the next browser message only once the VNC server has taken the last one.
+own connection to the desktop's VNC server (which shares the screen among them).
+
+Backpressure both ways: reading from the VNC server pauses while more than ``IN_FLIGHT`` chunks wait to
+reach the browser, and tornado reads the next browser message only once the VNC server took the last.
+
+The VNC socket is read straight into one reusable buffer (no per-read allocation, up to 1 MiB per read)
+and each read goes out as one WebSocket frame. The frame's header and payload are joined into one write:
+written separately, the small header write gave 47 ms stalls at p95 (benchmarks/bench_proxy.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import struct
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized, ws_authenticated
@@ -24,15 +31,58 @@ from .handlers import ID, RESOURCE
 
 __all__ = ["VNCProxyHandler", "routes"]
 
-CHUNK = 1 << 18
+CHUNK = 1 << 20  # read buffer, and the most one WebSocket message carries
+IN_FLIGHT = 4  # chunks written towards the browser but not yet flushed, before we pause reading
 WRITE_TIMEOUT = 30.0
+
+
+def _frame_header(length: int) -> bytes:
+    """A final, unmasked binary WebSocket frame's header (RFC 6455 §5.2), as a server sends it."""
+    if length < 126:
+        return struct.pack(">BB", 0x82, length)
+    if length < 1 << 16:
+        return struct.pack(">BBH", 0x82, 126, length)
+    return struct.pack(">BBQ", 0x82, 127, length)
+
+
+class _FromVNC(asyncio.BufferedProtocol):
+    """Reads the VNC server's bytes into buffers the handler then sends on, and pauses when told."""
+
+    def __init__(self, handler: VNCProxyHandler) -> None:
+        self.handler = handler
+        self.buffer = bytearray(CHUNK)
+        self.view = memoryview(self.buffer)
+        self.transport: asyncio.Transport | None = None
+        self.writable = asyncio.Event()  # cleared while the VNC server is behind on reading us
+        self.writable.set()
+
+    def pause_writing(self) -> None:
+        self.writable.clear()
+
+    def resume_writing(self) -> None:
+        self.writable.set()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def get_buffer(self, sizehint: int) -> bytearray:
+        return self.buffer
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.handler.forward(self.view[:nbytes])  # forward() copies it into a frame before we read again
+
+    def eof_received(self) -> bool:
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.writable.set()
+        self.handler.vnc_closed(exc)
 
 
 class VNCProxyHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ignore[misc]
     auth_resource = RESOURCE
-    _reader: asyncio.StreamReader | None = None
-    _writer: asyncio.StreamWriter | None = None
-    _pump: asyncio.Future[None] | None = None
+    _vnc: asyncio.Transport | None = None
+    _protocol: _FromVNC
     desktop_id = ""
 
     @property
@@ -52,61 +102,103 @@ class VNCProxyHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type
         if session.status != "running" or session.desktop is None:
             raise web.HTTPError(409, f"desktop {desktop_id} is {session.status}")
         endpoint = session.desktop.endpoint
+        loop = asyncio.get_running_loop()
+        self._in_flight: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._paused = False
+        self._early: list[bytes | memoryview] | None = []
         try:
             if endpoint.path:
-                opening = asyncio.open_unix_connection(endpoint.path, limit=CHUNK)
+                opening = loop.create_unix_connection(lambda: _FromVNC(self), endpoint.path)
             else:
-                opening = asyncio.open_connection(endpoint.host, endpoint.port, limit=CHUNK)
-            self._reader, self._writer = await asyncio.wait_for(opening, 10)
+                opening = loop.create_connection(lambda: _FromVNC(self), endpoint.host, endpoint.port)
+            self._vnc, self._protocol = await asyncio.wait_for(opening, 10)
         except (OSError, asyncio.TimeoutError) as exc:
             raise web.HTTPError(502, f"cannot reach the VNC server of desktop {desktop_id}: {exc}") from None
         self.desktop_id = desktop_id
+        # A frame's header goes out in its own small write: let it go at once (no Nagle). (Bigger fixed
+        # socket buffers, tried, gave 47 ms stalls at p95 in benchmarks/bench_proxy.py: they turn off the
+        # kernel's own buffer tuning.)
+        browser = self.request.connection.stream
+        browser.set_nodelay(True)
         try:
             await super().get(desktop_id)
         finally:
             if self.ws_connection is None:  # the upgrade failed: do not keep the VNC connection
-                self._close_vnc()
+                self._vnc.close()
 
     def open(self, desktop_id: str) -> None:  # type: ignore[override]
         self.ext.session_viewers(desktop_id).add(self)
-        self._pump = asyncio.ensure_future(self._vnc_to_browser())
+        early, self._early = self._early or [], None
+        for data in early:
+            self.forward(memoryview(data))
+        assert self._vnc is not None
+        self._vnc.resume_reading()
 
-    async def _vnc_to_browser(self) -> None:
-        assert self._reader is not None
-        reason = "the desktop stopped"
-        try:
-            while True:
-                data = await self._reader.read(CHUNK)
-                if not data:
-                    break
-                await self.write_message(data, binary=True)  # resolves when the browser took it
-        except (WebSocketClosedError, StreamClosedError):
+    # ------------------------------------------------------------------ VNC server -> browser
+
+    def forward(self, data: memoryview) -> None:
+        if self._early is not None:  # the VNC server spoke before the WebSocket was open
+            self._early.append(bytes(data))
             return
-        except ConnectionError as exc:
-            reason = f"the VNC connection broke: {exc}"
-        self.close(1000, reason)
+        try:
+            self._in_flight.append(self._send(data))
+        except (WebSocketClosedError, StreamClosedError):
+            self._close_vnc()
+            return
+        while self._in_flight and self._in_flight[0].done():
+            self._in_flight.popleft()
+        if len(self._in_flight) > IN_FLIGHT and not self._paused and self._vnc is not None:
+            self._paused = True
+            self._vnc.pause_reading()
+            asyncio.ensure_future(self._resume_when_drained())
+
+    def _send(self, data: bytes | memoryview) -> asyncio.Future[None]:
+        """One binary frame; tornado's own write_message when it compresses (not by default)."""
+        connection = self.ws_connection
+        stream = getattr(connection, "stream", None)
+        if connection is None or connection.is_closing():
+            raise WebSocketClosedError()
+        if stream is None or getattr(connection, "_compressor", None) is not None:
+            return self.write_message(bytes(data), binary=True)  # type: ignore[return-value]
+        return stream.write(_frame_header(len(data)) + data)
+
+    async def _resume_when_drained(self) -> None:
+        try:
+            while len(self._in_flight) > IN_FLIGHT // 2:
+                await self._in_flight.popleft()
+        except (WebSocketClosedError, StreamClosedError):
+            self._close_vnc()
+            return
+        self._paused = False
+        if self._vnc is not None and not self._vnc.is_closing():
+            self._vnc.resume_reading()
+
+    def vnc_closed(self, exc: Exception | None) -> None:
+        if self.ws_connection is not None and not self.ws_connection.is_closing():
+            self.close(1000, f"the VNC connection broke: {exc}" if exc else "the desktop stopped")
+
+    # ------------------------------------------------------------------ browser -> VNC server
 
     async def on_message(self, message: str | bytes) -> None:
-        if self._writer is None or self._writer.is_closing():
+        vnc = self._vnc
+        if vnc is None or vnc.is_closing():
             return
         if isinstance(message, str):
             message = message.encode("latin-1", "replace")  # some clients send text frames
-        self._writer.write(message)
-        try:
-            await asyncio.wait_for(self._writer.drain(), WRITE_TIMEOUT)
-        except (asyncio.TimeoutError, ConnectionError):
-            self.close(1011, "the VNC server stopped reading")
+        vnc.write(message)
+        if not self._protocol.writable.is_set():  # the VNC server is behind: read no more from the browser
+            try:
+                await asyncio.wait_for(self._protocol.writable.wait(), WRITE_TIMEOUT)
+            except asyncio.TimeoutError:
+                self.close(1011, "the VNC server stopped reading")
 
     def on_close(self) -> None:
         self.ext.session_viewers(self.desktop_id).discard(self)
         self._close_vnc()
-        if self._pump is not None:
-            self._pump.cancel()
 
     def _close_vnc(self) -> None:
-        if self._writer is not None:
-            with contextlib.suppress(Exception):
-                self._writer.close()
+        if self._vnc is not None:
+            self._vnc.close()
 
 
 def routes() -> list[tuple[str, type]]:
