@@ -24,6 +24,19 @@ from .session import Window
 __version__ = "0.1.0"
 
 
+def load_ipython_extension(ipython: object) -> None:
+    """``%load_ext jupyter_desktop``: the ``%desktop`` magic; screenshots shown inline."""
+    from .magics import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: object) -> None:
+    from .magics import unload_ipython_extension as unload
+
+    unload(ipython)
+
+
 def _jupyter_server_extension_points() -> list[dict[str, object]]:
     from .server import DesktopExtension
 

@@ -163,6 +163,7 @@ class Desktop:
         self._factor = (1.0, 1.0)  # screen pixels per coordinate unit
         self._space: tuple[int, int] | None = None  # size of the coordinate space when scaled
         self._screen: tuple[int, int] = (0, 0)  # screen size when the mapping was set
+        self._view: Any = None  # the notebook widget, made on first display
         self.id = session.id
         # Dropping an embedded desktop we started stops it; a server's desktop outlives this object (it
         # may be on screen in a widget, or in the launcher's tab): the server's idle timeout and close() end it.
@@ -282,10 +283,14 @@ class Desktop:
             self._runner.call(self._stop_coroutine()(), 60)
         finally:
             self._closed = True
+            if self._view is not None:
+                self._view.refresh()
 
     def restart(self) -> None:
         """Start a desktop that died (status ``error``) again, with the same settings."""
         self._call(self._session.restart(), 120)
+        if self._view is not None:
+            self._view.refresh()
 
     def __enter__(self) -> Desktop:
         return self
@@ -299,11 +304,44 @@ class Desktop:
         info = self._session.to_dict()
         return f"<Desktop {self.id} {info['status']} {info['width']}x{info['height']} {info['profile']}>"
 
+    @property
+    def _server_side(self) -> bool:
+        """True when the Jupyter server holds this desktop (so the browser can reach it through the server)."""
+        return isinstance(self._session, RemoteSession)
+
+    def view(self, **options: Any) -> Any:
+        """The live view for a notebook cell (an anywidget with a toolbar); displaying the Desktop shows it.
+
+        Options set the view's traits: ``view_only``, ``scale`` ("fit" or "1:1"), ``size`` ("compact" or
+        "full"), ``resize_remote``.
+        """
+        from .widget import DesktopView
+
+        if self._view is None or options:
+            self._view = DesktopView(self, **options)
+        else:
+            self._view.refresh()
+        return self._view
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any] | None:
+        """The live view where widgets render, with a screenshot for places that show only images."""
+        bundle: dict[str, Any] = {"text/plain": repr(self)}
+        png = self._repr_png_()
+        if png is not None:
+            bundle["image/png"] = png
+        try:
+            widget_bundle = self.view()._repr_mimebundle_()
+        except Exception:  # no widget machinery (a plain script, nbconvert)
+            return bundle
+        if isinstance(widget_bundle, tuple):
+            widget_bundle = widget_bundle[0]
+        return {**bundle, **(widget_bundle or {})}
+
     def _repr_png_(self) -> bytes | None:
         if self._closed or self._session.status != "running":
             return None
         buf = io.BytesIO()
-        self._call(self._session.capture()).save(buf, "PNG")
+        self._call(self._session.capture()).save(buf, "PNG", compress_level=1)
         return buf.getvalue()
 
     # ------------------------------------------------------------------ screen

@@ -244,6 +244,27 @@ class RemoteSession:
             self.info.update(width=width, height=height)
         return Image.frombytes("RGB", (width, height), response.content)
 
+    async def open_rfb(self) -> tuple[Any, Any]:
+        """The server's WebSocket proxy to this desktop, for a viewer tunnelled through the kernel (a page
+        that cannot reach the server itself: VS Code). Same shape as ``Session.open_rfb``."""
+        from tornado.httpclient import HTTPRequest
+        from tornado.websocket import websocket_connect
+
+        url = str(self.client.base_url.join(f"{self._path}/vnc")).replace("http", "ws", 1)
+        ws = await websocket_connect(HTTPRequest(url, headers=dict(self.client.headers)), subprotocols=["binary"])
+
+        async def read(n: int) -> bytes:
+            message = await ws.read_message()
+            return b"" if message is None else message if isinstance(message, bytes) else message.encode()
+
+        def write(data: bytes | None) -> None:
+            if data is None:
+                ws.close()
+            else:
+                ws.write_message(data, binary=True)
+
+        return read, write
+
     async def perform(self, actions: Sequence[Mapping[str, Any]]) -> None:
         await self._request("POST", "actions", json={"actions": list(actions)}, timeout=600)
 

@@ -272,6 +272,23 @@ class Session:
             raise InvalidInputError(f"region {tuple(region)} is not inside the {width}x{height} screen")
         return x, y, w, h
 
+    async def open_rfb(self) -> tuple[Any, Any]:
+        """A fresh connection to the desktop's VNC server, for a viewer tunnelled through the kernel:
+        ``(read(n) coroutine, write(bytes) function; write(None) closes)``."""
+        endpoint = self._backend_desktop().endpoint
+        if endpoint.path:
+            reader, writer = await asyncio.open_unix_connection(endpoint.path)
+        else:
+            reader, writer = await asyncio.open_connection(endpoint.host, endpoint.port)
+
+        def write(data: bytes | None) -> None:
+            if data is None:
+                writer.close()
+            else:
+                writer.write(data)
+
+        return reader.read, write
+
     async def wait_until_stable(self, quiet: float = 0.5, timeout: float = 10.0) -> bool:
         """Wait until the screen has not changed for ``quiet`` seconds; False if ``timeout`` came first."""
         deadline = time.monotonic() + timeout

@@ -18,7 +18,13 @@ from jupyter_desktop.rfb.client import PIXEL_FORMAT
 
 
 def run(coro):
-    return asyncio.run(coro)
+    """Run on a private loop: asyncio.run() would leave the main thread without a current loop, which
+    the pytest-jupyter tests later in the session expect."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coro)
+    finally:
+        loop.close()
 
 
 @pytest.fixture

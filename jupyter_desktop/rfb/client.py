@@ -73,6 +73,10 @@ else:  # Python 3.10
             handle.cancel()
 
 
+class _NoGreeting(RFBProtocolError):
+    """The server hung up before its first byte (it may still be starting): worth another try."""
+
+
 @dataclass
 class Cursor:
     """The pointer shape the server sent: RGBA pixels and the hotspot inside them."""
@@ -137,6 +141,33 @@ class RFBClient:
         timeout: float = 10.0,
     ) -> RFBClient:
         """Connect to a unix socket ``path`` or ``host:port``, authenticate, and fetch the first frame."""
+        deadline = time.monotonic() + timeout
+        while True:
+            client = await cls._connect(path, host, port, timeout)
+            try:
+                try:
+                    await asyncio.wait_for(client._handshake(password), timeout)
+                except asyncio.TimeoutError:
+                    raise RFBProtocolError(f"the VNC server did not finish the handshake within {timeout:g} s") from None
+                client._task = asyncio.get_running_loop().create_task(client._run())
+                try:
+                    # longer than one message's timeout, so a truncated first frame is reported as such
+                    await client.wait_for_update(0, 2 * timeout)
+                except asyncio.TimeoutError:
+                    raise RFBProtocolError(f"the VNC server sent no first frame within {2 * timeout:g} s") from None
+            except _NoGreeting:
+                await client.close()
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.05)  # a server that just started can drop the first connections
+                continue
+            except BaseException:
+                await client.close()
+                raise
+            return client
+
+    @classmethod
+    async def _connect(cls, path: str | None, host: str | None, port: int | None, timeout: float) -> RFBClient:
         try:
             if path is not None:
                 opening = asyncio.open_unix_connection(path, limit=1 << 20)
@@ -148,21 +179,7 @@ class RFBClient:
         except (OSError, asyncio.TimeoutError) as exc:
             where = path or f"{host}:{port}"
             raise RFBError(f"cannot connect to the VNC server at {where}: {exc or 'timed out'}") from exc
-        client = cls(reader, writer, timeout)
-        try:
-            try:
-                await asyncio.wait_for(client._handshake(password), timeout)
-            except asyncio.TimeoutError:
-                raise RFBProtocolError(f"the VNC server did not finish the handshake within {timeout:g} s") from None
-            client._task = asyncio.get_running_loop().create_task(client._run())
-            try:
-                # longer than one message's timeout, so a truncated first frame is reported as such
-                await client.wait_for_update(0, 2 * timeout)
-            except asyncio.TimeoutError:
-                raise RFBProtocolError(f"the VNC server sent no first frame within {2 * timeout:g} s") from None
-        except BaseException:
-            await client.close()
-            raise
+        return cls(reader, writer, timeout)
         return client
 
     async def _read(self, n: int) -> bytes:
@@ -181,7 +198,10 @@ class RFBClient:
         return (await self._read(min(length, 65536))).decode("utf-8", "replace")
 
     async def _handshake(self, password: str | None) -> None:
-        banner = await self._read(12)
+        try:
+            banner = await self._read(12)
+        except RFBProtocolError as exc:
+            raise _NoGreeting(f"the VNC server closed the connection without a greeting ({exc})") from None
         if not (banner.startswith(b"RFB ") and banner[7:8] == b"." and banner.endswith(b"\n")):
             raise RFBProtocolError(f"not a VNC server: it greeted us with {banner!r}")
         try:

@@ -1,0 +1,179 @@
+"""The live desktop in a notebook cell: an anywidget around noVNC (``static/widget.js``, bundled, no CDN).
+
+How the view reaches the desktop:
+
+- The desktop lives under the Jupyter server (``Desktop()`` in a kernel of a server with our extension):
+  the browser opens the server's authenticated WebSocket proxy (``ws_url``) with the page's own auth.
+- The desktop lives in the kernel (no server extension: VS Code, Colab, a plain kernel), or the page cannot
+  reach the server's proxy: the view asks the kernel to *tunnel* RFB bytes through the widget's comm.
+  The kernel relays between the comm and the desktop's VNC socket (or the server's proxy).
+
+Python methods never wait on the browser: ``Desktop`` talks to the desktop directly; the view only shows it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets
+
+__all__ = ["DesktopView"]
+
+STATIC = Path(__file__).resolve().parent / "static"
+_MISSING = """
+export default { render({ el }) {
+  el.textContent = "jupyter_desktop: the widget bundle (static/widget.js) is missing; rebuild the package (pip install -e .).";
+} };
+"""
+
+MAX_MESSAGES_PER_SECOND = 200  # jupyter-server drops iopub messages above 1000/s; stay well under
+CHUNK = 1 << 20
+
+
+def _esm() -> Path | str:
+    path = STATIC / "widget.js"
+    return path if path.exists() else _MISSING
+
+
+class _Channel:
+    """One view's tunnel: RFB bytes between the comm and the desktop's VNC server."""
+
+    def __init__(self, widget: DesktopView, channel: str) -> None:
+        self.widget = widget
+        self.channel = channel
+        self.reader: Any = None
+        self.writer: Any = None
+        self.task: asyncio.Task[None] | None = None
+
+    async def run(self) -> None:
+        reason = "the desktop stopped"
+        try:
+            self.reader, self.writer = await self.widget._open_vnc()
+            self.widget._post({"op": "open", "channel": self.channel})
+            last = 0.0
+            while True:
+                # Pace the messages (the server drops iopub floods); bytes pile up meanwhile, so a busy
+                # screen sends fewer, bigger messages.
+                await asyncio.sleep(max(0.0, last + 1 / MAX_MESSAGES_PER_SECOND - time.monotonic()))
+                data = await self.reader(CHUNK)
+                if not data:
+                    break
+                last = time.monotonic()
+                self.widget._post({"op": "data", "channel": self.channel}, [data])
+        except asyncio.CancelledError:
+            reason = "closed"
+        except Exception as exc:  # the view shows why
+            reason = str(exc) or type(exc).__name__
+        finally:
+            self.close()
+            self.widget._post({"op": "closed", "channel": self.channel, "reason": reason})
+            self.widget._channels.pop(self.channel, None)
+
+    def write(self, data: bytes) -> None:
+        if self.writer is not None:
+            self.writer(data)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            with contextlib.suppress(Exception):
+                self.writer(None)
+            self.writer = None
+
+
+class DesktopView(anywidget.AnyWidget):
+    """The live view of one desktop, with a toolbar. Get one with ``Desktop.view()`` or display a Desktop."""
+
+    _esm = _esm()
+    _css = STATIC / "widget.css" if (STATIC / "widget.css").exists() else ""
+
+    desktop_id = traitlets.Unicode("").tag(sync=True)
+    #: WebSocket path relative to the Jupyter base URL; empty when only the kernel can reach the desktop.
+    ws_url = traitlets.Unicode("").tag(sync=True)
+    #: The full-page viewer, relative to the Jupyter base URL ("" when the server does not hold the desktop).
+    viewer_url = traitlets.Unicode("").tag(sync=True)
+    status = traitlets.Unicode("starting").tag(sync=True)
+    error = traitlets.Unicode("").tag(sync=True)
+    screen_width = traitlets.Int(1280).tag(sync=True)
+    screen_height = traitlets.Int(800).tag(sync=True)
+    #: Watch only, or drive the desktop with mouse and keyboard. Off by default: a person who clicks into
+    #: the cell expects control; an agent loop can set it to keep hands off while code drives.
+    view_only = traitlets.Bool(False).tag(sync=True)
+    #: "fit" scales the screen into the cell; "1:1" shows real pixels with scrollbars.
+    scale = traitlets.Enum(["fit", "1:1"], "fit").tag(sync=True)
+    #: "compact" (about 300 px high) or "full" (the screen's height, up to the window).
+    size = traitlets.Enum(["compact", "full"], "compact").tag(sync=True)
+    #: Resize the remote screen to the widget when the widget changes size (the user asks for it).
+    resize_remote = traitlets.Bool(False).tag(sync=True)
+
+    def __init__(self, desktop: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._desktop = desktop
+        self._channels: dict[str, _Channel] = {}
+        self.on_msg(self._on_message)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Copy the desktop's state into the view (id, size, status, how to reach it)."""
+        d = self._desktop
+        info = d.info if not d._closed else {"status": "stopped", "id": d.id}
+        with self.hold_sync():
+            self.desktop_id = d.id
+            self.status = info.get("status", "stopped")
+            self.error = info.get("error") or ""
+            self.screen_width = info.get("width", self.screen_width)
+            self.screen_height = info.get("height", self.screen_height)
+            server = d._server_side
+            self.ws_url = f"desktop/api/desktops/{d.id}/vnc" if server else ""
+            self.viewer_url = f"desktop/{d.id}/" if server else ""
+
+    # ------------------------------------------------------------------ messages from the view
+
+    def _post(self, content: dict[str, Any], buffers: list[bytes] | None = None) -> None:
+        with contextlib.suppress(Exception):  # the comm may be closed already
+            self.send({"type": "tunnel", **content}, buffers)
+
+    def _on_message(self, _: Any, content: dict[str, Any], buffers: list[Any]) -> None:
+        kind = content.get("type")
+        if kind == "tunnel":
+            self._tunnel(content, buffers)
+        elif kind == "terminate":
+            self._desktop.close()
+            self.refresh()
+        elif kind == "restart":
+            try:
+                self._desktop.restart()
+            finally:
+                self.refresh()
+        elif kind == "refresh":
+            self.refresh()
+
+    def _tunnel(self, content: dict[str, Any], buffers: list[Any]) -> None:
+        channel = str(content.get("channel", ""))
+        op = content.get("op")
+        runner = self._desktop._runner
+        if op == "open" and channel not in self._channels:
+            tunnel = _Channel(self, channel)
+            self._channels[channel] = tunnel
+            runner.loop.call_soon_threadsafe(lambda: setattr(tunnel, "task", runner.loop.create_task(tunnel.run())))
+        elif op == "data" and channel in self._channels:
+            tunnel = self._channels[channel]
+            data = b"".join(bytes(b) for b in buffers)
+            runner.loop.call_soon_threadsafe(tunnel.write, data)
+        elif op == "close" and channel in self._channels:
+            tunnel = self._channels[channel]
+            runner.loop.call_soon_threadsafe(lambda: tunnel.task.cancel() if tunnel.task else None)
+
+    async def _open_vnc(self) -> tuple[Any, Any]:
+        """(read(n) coroutine, write(bytes | None) function) for a fresh connection to the desktop's RFB."""
+        return await self._desktop._session.open_rfb()
+
+    def close(self) -> None:
+        runner = self._desktop._runner
+        for tunnel in list(self._channels.values()):
+            runner.loop.call_soon_threadsafe(lambda t=tunnel: t.task.cancel() if t.task else None)
+        super().close()

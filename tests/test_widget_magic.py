@@ -1,0 +1,118 @@
+"""The widget's Python side (traits, the comm tunnel's relay) and the %desktop magic, in a real IPython shell."""
+
+from __future__ import annotations
+
+import struct
+import threading
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+from PIL import Image
+
+from jupyter_desktop import Desktop, InvalidInputError
+from jupyter_desktop.widget import DesktopView
+
+from .conftest import eventually, marked, start_desktop
+
+
+@pytest.fixture(scope="module")
+def desktop():
+    d = start_desktop("xvnc", "none", width=640, height=400)
+    yield d
+    d.close()
+
+
+def test_view_traits(desktop: Desktop):
+    view = desktop.view()
+    assert isinstance(view, DesktopView) and desktop.view() is view
+    assert (view.desktop_id, view.status, view.screen_width, view.screen_height) == (desktop.id, "running", 640, 400)
+    assert view.ws_url == "" and view.viewer_url == ""  # the kernel holds this desktop: the view tunnels
+    assert not view.view_only and view.scale == "fit" and view.size == "compact"
+    watch = desktop.view(view_only=True, size="full")
+    assert watch is not view and watch.view_only and watch.size == "full"
+    bundle = desktop._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle and bundle["image/png"].startswith(b"\x89PNG")
+
+
+class FakeFrontEnd:
+    """What widget.js does over the comm: open a tunnel channel, send bytes, collect what comes back."""
+
+    def __init__(self, view: DesktopView, monkeypatch) -> None:
+        self.view = view
+        self.received = bytearray()
+        self.events: list[dict] = []
+        self.lock = threading.Lock()
+
+        def send(content, buffers=None):
+            with self.lock:
+                self.events.append(content)
+                for b in buffers or []:
+                    self.received += bytes(b)
+
+        monkeypatch.setattr(view, "send", send)
+
+    def post(self, content: dict, *buffers: bytes) -> None:
+        self.view._on_message(self.view, content, list(buffers))
+
+    def read(self, n: int) -> bytes:
+        eventually(lambda: len(self.received) >= n, timeout=10, interval=0.02, what=f"{n} bytes through the tunnel")
+        with self.lock:
+            out = bytes(self.received[:n])
+            del self.received[:n]
+        return out
+
+
+def test_comm_tunnel_relays_rfb(desktop: Desktop, monkeypatch):
+    front = FakeFrontEnd(desktop.view(), monkeypatch)
+    front.post({"type": "tunnel", "op": "open", "channel": "c1"})
+    assert front.read(12) == b"RFB 003.008\n"
+    front.post({"type": "tunnel", "op": "data", "channel": "c1"}, b"RFB 003.008\n")
+    count = front.read(1)[0]
+    assert 1 in front.read(count)
+    front.post({"type": "tunnel", "op": "data", "channel": "c1"}, b"\x01")
+    assert front.read(4) == b"\0\0\0\0"
+    front.post({"type": "tunnel", "op": "data", "channel": "c1"}, b"\x01")
+    assert struct.unpack(">HH", front.read(4)) == (640, 400)
+    assert {"type": "tunnel", "op": "open", "channel": "c1"} in front.events
+    front.post({"type": "tunnel", "op": "close", "channel": "c1"})
+    eventually(lambda: any(e.get("op") == "closed" for e in front.events), what="tunnel closed")
+    assert not desktop.view()._channels
+
+
+def test_toolbar_terminate_and_restart(monkeypatch):
+    d = start_desktop("xvnc", "none")
+    view = d.view()
+    monkeypatch.setattr(view, "send", lambda *a, **k: None)
+    view._on_message(view, {"type": "terminate"}, [])
+    assert view.status == "stopped" and not marked(d.id)
+
+
+@pytest.fixture
+def shell():
+    ip = InteractiveShell.instance()
+    ip.run_line_magic("load_ext", "jupyter_desktop")
+    yield ip
+    ip.run_line_magic("unload_ext", "jupyter_desktop")
+    InteractiveShell.clear_instance()
+
+
+def test_desktop_magic(shell):
+    d = shell.run_line_magic("desktop", "--profile none --size 800x600 --view-only")
+    assert isinstance(d, Desktop) and d.get_screen_size() == (800, 600)
+    assert d.view().view_only
+    listing = shell.run_line_magic("desktop", "list")
+    assert d.id in repr(listing) and d.id in listing._repr_html_()
+    e = shell.run_line_magic("desktop", "--profile none")
+    shell.run_line_magic("desktop", f"stop {d.id}")
+    assert not marked(d.id)
+    with pytest.raises(InvalidInputError, match="--size must look like"):
+        shell.run_line_magic("desktop", "--size big")
+    with pytest.raises(InvalidInputError, match="invalid choice"):
+        shell.run_line_magic("desktop", "destroy")
+    # screenshots render inline, encoded fast
+    png = shell.display_formatter.formatters["image/png"](Image.new("RGB", (4, 4)))
+    assert png.startswith(b"\x89PNG")
+    shell.run_line_magic("unload_ext", "jupyter_desktop")  # stops what %desktop started
+    assert not marked(e.id)
+    assert "desktop" not in shell.magics_manager.magics["line"]
+    shell.run_line_magic("load_ext", "jupyter_desktop")  # for the fixture's unload
