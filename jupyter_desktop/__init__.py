@@ -37,6 +37,11 @@ def unload_ipython_extension(ipython: object) -> None:
     unload(ipython)
 
 
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """The prebuilt JupyterLab extension (the launcher tile), for ``jupyter labextension develop``."""
+    return [{"src": "labextension", "dest": "jupyter-desktop"}]
+
+
 def _jupyter_server_extension_points() -> list[dict[str, object]]:
     from .server import DesktopExtension
 

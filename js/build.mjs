@@ -1,0 +1,108 @@
+// Bundle the browser side with esbuild: src/viewer.js (+ the CSS it imports) ->
+// ../jupyter_desktop/static/viewer.{js,css}, ESM, minified, noVNC included (no CDN: classrooms are offline),
+// plus THIRD-PARTY-LICENSES.txt with the licence texts of everything bundled from node_modules.
+//
+//   node build.mjs            production build
+//   node build.mjs --dev      unminified, with source maps
+//   node build.mjs --dev --watch
+
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import * as esbuild from "esbuild";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const outdir = path.resolve(here, "../jupyter_desktop/static");
+const dev = process.argv.includes("--dev");
+const watch = process.argv.includes("--watch");
+
+const BANNER =
+  "/*! jupyter_desktop viewer. Bundles noVNC (MPL-2.0, https://github.com/novnc/noVNC) and pako (MIT); " +
+  "licence texts in THIRD-PARTY-LICENSES.txt next to this file. */";
+
+/** @type {import("esbuild").BuildOptions} */
+const options = {
+  absWorkingDir: here,
+  entryPoints: { viewer: "src/viewer.js" },
+  outdir,
+  bundle: true,
+  format: "esm",
+  platform: "browser",
+  target: ["chrome100", "firefox100", "safari15.4", "edge100"],
+  minify: !dev,
+  sourcemap: dev ? "linked" : false,
+  legalComments: "eof",
+  banner: { js: BANNER, css: "/*! jupyter_desktop viewer */" },
+  metafile: true,
+  logLevel: "info",
+};
+
+const LICENSE_RE = /^(licen[cs]e|copying|notice)(\..*)?$/i;
+
+function licenseFilesIn(dir) {
+  return readdirSync(dir)
+    .filter((f) => LICENSE_RE.test(f))
+    .sort()
+    .map((f) => path.join(dir, f));
+}
+
+/** Licence texts of every package (and vendored library) whose files ended up in the bundle. */
+function thirdPartyLicenses(metafile) {
+  const packages = new Map(); // package root -> {pkg, files:Set}
+  for (const input of Object.keys(metafile.inputs)) {
+    if (!input.includes("node_modules/")) continue;
+    let dir = path.dirname(path.resolve(here, input));
+    const vendored = [];
+    while (dir.includes(`${path.sep}node_modules${path.sep}`)) {
+      const pj = path.join(dir, "package.json");
+      const isRoot = existsSync(pj) && /node_modules(\/@[^/]+)?$/.test(path.dirname(dir));
+      const licences = licenseFilesIn(dir);
+      if (isRoot) {
+        const pkg = JSON.parse(readFileSync(pj, "utf8"));
+        const entry = packages.get(dir) || { pkg, files: new Set(), vendored: new Map() };
+        licences.forEach((f) => entry.files.add(f));
+        // The full licence text when the root file only names it (noVNC: docs/LICENSE.MPL-2.0).
+        const full = path.join(dir, "docs", `LICENSE.${pkg.license}`);
+        if (pkg.license && existsSync(full)) entry.files.add(full);
+        for (const [vdir, vfiles] of vendored) entry.vendored.set(vdir, vfiles);
+        packages.set(dir, entry);
+        break;
+      }
+      if (licences.length) vendored.push([dir, licences]);
+      dir = path.dirname(dir);
+    }
+  }
+  const out = [
+    "Third-party software bundled in jupyter_desktop/static/viewer.js",
+    "=================================================================",
+    "",
+    "The packages below are bundled unmodified from their npm releases. Their source code is available",
+    "from the npm registry and the repositories named below.",
+    "",
+  ];
+  for (const [root, { pkg, files, vendored }] of [...packages].sort()) {
+    const repo = typeof pkg.repository === "object" ? pkg.repository.url : pkg.repository || pkg.homepage || "";
+    out.push("#".repeat(100), `${pkg.name} ${pkg.version}`, `License: ${pkg.license || "see below"}`);
+    if (repo) out.push(`Source: ${String(repo).replace(/^git\+/, "")}`);
+    out.push(`npm: https://www.npmjs.com/package/${pkg.name}/v/${pkg.version}`, "");
+    for (const f of files) out.push(`----- ${path.relative(root, f)} -----`, readFileSync(f, "utf8").trimEnd(), "");
+    for (const [vdir, vfiles] of [...vendored].sort()) {
+      out.push(`----- vendored in ${pkg.name}: ${path.relative(root, vdir)} -----`, "");
+      for (const f of vfiles) out.push(`----- ${path.relative(root, f)} -----`, readFileSync(f, "utf8").trimEnd(), "");
+    }
+  }
+  return out.join("\n") + "\n";
+}
+
+mkdirSync(outdir, { recursive: true });
+if (watch) {
+  const ctx = await esbuild.context(options);
+  await ctx.watch();
+  console.log("watching src/ ...");
+} else {
+  const result = await esbuild.build(options);
+  writeFileSync(path.join(outdir, "THIRD-PARTY-LICENSES.txt"), thirdPartyLicenses(result.metafile));
+  for (const [file, info] of Object.entries(result.metafile.outputs)) {
+    console.log(`${path.relative(here, file)}  ${(info.bytes / 1024).toFixed(1)} KiB`);
+  }
+}

@@ -1,0 +1,125 @@
+// REST client for {base}desktop/api/desktops. Jupyter auth: the browser's cookie, plus the
+// X-XSRFToken header (value of the `_xsrf` cookie) on every state-changing request, as JupyterLab does.
+
+import { join, paths } from "./urls.js";
+
+export class ApiError extends Error {
+  constructor(message, status, body) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.body = body;
+  }
+}
+
+/** The value of cookie `name` in a `document.cookie` string, or undefined. */
+export function getCookie(name, cookies) {
+  for (const part of String(cookies || "").split(";")) {
+    const i = part.indexOf("=");
+    if (i < 0) continue;
+    if (part.slice(0, i).trim() === name) {
+      const v = part.slice(i + 1).trim();
+      try {
+        return decodeURIComponent(v);
+      } catch {
+        return v;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** A readable message for a failed response: the server's JSON `message` (or `reason`), else the status. */
+export function errorMessage(status, statusText, body) {
+  if (body && typeof body === "object") {
+    if (typeof body.message === "string" && body.message) return body.message;
+    if (typeof body.reason === "string" && body.reason) return body.reason;
+  }
+  if (typeof body === "string" && body.trim() && body.length < 300 && !/^\s*</.test(body)) return body.trim();
+  return `${status} ${statusText || "error"}`.trim();
+}
+
+const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+export class DesktopApi {
+  /**
+   * @param {string} baseUrl Jupyter's base URL.
+   * @param {{fetch?: typeof fetch, cookies?: () => string, xsrfToken?: string}} [options]
+   *   xsrfToken: used when there is no `_xsrf` cookie (a page may embed it in its config).
+   */
+  constructor(baseUrl, options = {}) {
+    this.baseUrl = baseUrl;
+    this.xsrfToken = options.xsrfToken || "";
+    this._fetch = options.fetch || ((...args) => globalThis.fetch(...args));
+    this._cookies = options.cookies || (() => (typeof document !== "undefined" ? document.cookie : ""));
+  }
+
+  url(path) {
+    return join(this.baseUrl, path);
+  }
+
+  async request(method, path, body) {
+    const headers = { Accept: "application/json" };
+    const init = { method, headers, credentials: "same-origin", cache: "no-store" };
+    if (body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    if (UNSAFE.has(method)) {
+      const xsrf = getCookie("_xsrf", this._cookies()) || this.xsrfToken;
+      if (xsrf) headers["X-XSRFToken"] = xsrf;
+    }
+    let response;
+    try {
+      response = await this._fetch(this.url(path), init);
+    } catch (err) {
+      throw new ApiError(`cannot reach the Jupyter server (${err && err.message ? err.message : err})`, 0);
+    }
+    const text = await response.text();
+    let data = text;
+    if (text && (response.headers.get("Content-Type") || "").includes("json")) {
+      try {
+        data = JSON.parse(text);
+      } catch {
+        /* keep the text */
+      }
+    } else if (text) {
+      try {
+        data = JSON.parse(text);
+      } catch {
+        /* not JSON */
+      }
+    }
+    if (!response.ok) throw new ApiError(errorMessage(response.status, response.statusText, data), response.status, data);
+    return text ? data : null;
+  }
+
+  list() {
+    return this.request("GET", paths.desktops());
+  }
+  get(id) {
+    return this.request("GET", paths.desktop(id));
+  }
+  /** @param {{profile?: string, width?: number, height?: number}} [options] */
+  create(options = {}) {
+    const body = {};
+    for (const k of ["profile", "width", "height"]) if (options[k] !== undefined && options[k] !== "") body[k] = options[k];
+    return this.request("POST", paths.desktops(), body);
+  }
+  remove(id) {
+    return this.request("DELETE", paths.desktop(id));
+  }
+  restart(id) {
+    return this.request("POST", paths.restart(id));
+  }
+  async getClipboard(id) {
+    const data = await this.request("GET", paths.clipboard(id));
+    return data && typeof data.text === "string" ? data.text : "";
+  }
+  setClipboard(id, text) {
+    return this.request("PUT", paths.clipboard(id), { text });
+  }
+  screenshotUrl(id, format = "png") {
+    return this.url(paths.screenshot(id, format));
+  }
+}

@@ -1,0 +1,178 @@
+// The desktop list, {base}desktop/: status, size, profile, age; open / stop / restart / remove;
+// "New desktop" with a profile. Polls every few seconds while the tab is visible.
+
+import { DesktopApi } from "./api.js";
+import { h, icon } from "./dom.js";
+import { rowModel, sortDesktops, windowSize } from "./format.js";
+import { icons } from "./icons.js";
+import { viewerUrl } from "./urls.js";
+
+export const PROFILES = [
+  ["openbox", "Openbox (light)"],
+  ["xfce", "XFCE (full desktop)"],
+  ["none", "No window manager"],
+];
+
+export const SIZES = [
+  ["window", "Fit this window"],
+  ["1024x768", "1024×768"],
+  ["1280x800", "1280×800"],
+  ["1920x1080", "1920×1080"],
+];
+
+/** The POST body for the "New desktop" form. */
+export function createRequest(profile, size, win = { innerWidth: 1280, innerHeight: 840 }) {
+  const body = {};
+  if (profile) body.profile = profile;
+  if (size === "window") Object.assign(body, windowSize(win.innerWidth, win.innerHeight));
+  else if (/^\d+x\d+$/.test(size || "")) {
+    const [width, height] = size.split("x").map(Number);
+    Object.assign(body, { width, height });
+  }
+  return body;
+}
+
+export function mountList(root, config, { api = new DesktopApi(config.baseUrl, { xsrfToken: config.xsrfToken }), pollInterval = 3000 } = {}) {
+  root.classList.add("jd-app", "jd-list");
+  root.textContent = "";
+  const base = config.baseUrl;
+
+  const banner = h("div", { class: "jd-banner", role: "alert", hidden: true });
+  const showError = (msg) => {
+    banner.textContent = msg || "";
+    banner.hidden = !msg;
+  };
+
+  const profile = h("select", { class: "jd-select", "aria-label": "Profile", name: "profile" }, PROFILES.map(([v, t]) => h("option", { value: v }, t)));
+  const size = h("select", { class: "jd-select", "aria-label": "Size", name: "size" }, SIZES.map(([v, t]) => h("option", { value: v }, t)));
+  const newButton = h("button", { type: "submit", class: "jd-button jd-primary jd-new" }, icon(icons.plus), h("span", { class: "jd-button-label" }, "New desktop"));
+  const form = h("form", { class: "jd-new-form", onsubmit: (e) => (e.preventDefault(), create()) }, profile, size, newButton);
+
+  const tbody = h("tbody");
+  const table = h(
+    "table",
+    { class: "jd-table" },
+    h("thead", {}, h("tr", {}, ["Desktop", "Status", "Profile", "Size", "Age", "Idle", ""].map((t) => h("th", { scope: "col" }, t)))),
+    tbody,
+  );
+  const updated = h("div", { class: "jd-updated" });
+
+  root.append(
+    h("header", { class: "jd-list-header" }, h("h1", {}, icon(icons.monitor), "Desktops"), form),
+    banner,
+    h("div", { class: "jd-table-wrap" }, table),
+    updated,
+  );
+
+  const busy = new Set(); // ids with a request in flight
+  let desktops = [];
+  let timer = null;
+  let inFlight = null;
+
+  async function create() {
+    newButton.disabled = true;
+    newButton.querySelector(".jd-button-label").textContent = "Starting…";
+    showError("");
+    try {
+      const d = await api.create(createRequest(profile.value, size.value, window));
+      window.location.href = viewerUrl(base, d.id);
+    } catch (err) {
+      showError(`Could not start a desktop: ${err.message}`);
+      newButton.disabled = false;
+      newButton.querySelector(".jd-button-label").textContent = "New desktop";
+    }
+  }
+
+  async function act(id, what) {
+    if (what === "stop" && !window.confirm(`Stop desktop ${id}? Its programs are closed and unsaved work is lost.`)) return;
+    busy.add(id);
+    render();
+    try {
+      if (what === "restart") await api.restart(id);
+      else await api.remove(id);
+      showError("");
+    } catch (err) {
+      showError(`Could not ${what} desktop ${id}: ${err.message}`);
+    } finally {
+      busy.delete(id);
+      refresh();
+    }
+  }
+
+  function actionCell(row) {
+    const out = [];
+    for (const a of row.actions) {
+      const disabled = busy.has(row.id);
+      if (a === "open") out.push(h("a", { class: "jd-button jd-primary", href: viewerUrl(base, row.id) }, "Open"));
+      if (a === "stop") out.push(h("button", { type: "button", class: "jd-button jd-danger", disabled, onclick: () => act(row.id, "stop") }, "Stop"));
+      if (a === "restart") out.push(h("button", { type: "button", class: "jd-button", disabled, onclick: () => act(row.id, "restart") }, "Restart"));
+      if (a === "remove") out.push(h("button", { type: "button", class: "jd-button", disabled, onclick: () => act(row.id, "remove") }, "Remove"));
+    }
+    return h("td", { class: "jd-actions" }, out);
+  }
+
+  function render() {
+    const now = Date.now();
+    tbody.textContent = "";
+    if (!desktops.length) {
+      tbody.append(h("tr", { class: "jd-empty" }, h("td", { colspan: 7 }, "No desktops yet. Start one with “New desktop”.")));
+      return;
+    }
+    for (const d of sortDesktops(desktops)) {
+      const row = rowModel(d, now);
+      const open = row.actions.includes("open");
+      tbody.append(
+        h(
+          "tr",
+          { dataset: { id: row.id, status: row.status } },
+          h("td", { class: "jd-id" }, open ? h("a", { href: viewerUrl(base, row.id) }, row.id) : row.id),
+          h(
+            "td",
+            {},
+            h("span", { class: "jd-badge", dataset: { tone: row.tone }, title: row.error || row.status }, row.status),
+            row.error ? h("div", { class: "jd-error-text" }, row.error) : null,
+          ),
+          h("td", {}, row.profile),
+          h("td", {}, row.size),
+          h("td", { title: Number.isFinite(row.created) ? new Date(row.created).toLocaleString() : "" }, row.age),
+          h("td", {}, row.idle),
+          actionCell(row),
+        ),
+      );
+    }
+  }
+
+  async function refresh() {
+    if (inFlight) return inFlight;
+    inFlight = (async () => {
+      try {
+        const list = await api.list();
+        desktops = Array.isArray(list) ? list : [];
+        updated.textContent = `Updated ${new Date().toLocaleTimeString()}`;
+        if (!banner.textContent.startsWith("Could not")) showError("");
+        render();
+      } catch (err) {
+        showError(`Cannot list desktops: ${err.message}`);
+      } finally {
+        inFlight = null;
+      }
+    })();
+    return inFlight;
+  }
+
+  function schedule() {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      if (document.visibilityState !== "hidden") await refresh();
+      schedule();
+    }, pollInterval);
+  }
+
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") refresh();
+  });
+  render();
+  refresh();
+  schedule();
+  return { refresh, stop: () => clearTimeout(timer) };
+}

@@ -1,0 +1,241 @@
+// @vitest-environment happy-dom
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { createRequest, mountList } from "../src/list-page.js";
+import { mountViewer, viewerPrefs } from "../src/viewer-page.js";
+import { FakeRFB } from "./fake-rfb.js";
+
+const tick = (ms = 0) => vi.advanceTimersByTimeAsync(ms);
+const config = { baseUrl: "/user/x/", page: "viewer", desktopId: "ab12", wsUrl: "desktop/api/desktops/ab12/vnc" };
+
+function fakeApi(desktop = { id: "ab12", status: "running", profile: "xfce" }) {
+  return {
+    get: vi.fn(async () => (typeof desktop === "function" ? desktop() : desktop)),
+    list: vi.fn(async () => []),
+    create: vi.fn(),
+    remove: vi.fn(async () => null),
+    restart: vi.fn(async () => ({ ...desktop, status: "starting" })),
+    getClipboard: vi.fn(async () => "remote text"),
+    setClipboard: vi.fn(async () => null),
+    screenshotUrl: (id) => `/user/x/desktop/api/desktops/${id}/screenshot?format=png`,
+  };
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  FakeRFB.reset();
+  document.body.innerHTML = '<div id="jupyter-desktop"></div>';
+  localStorage.clear();
+});
+afterEach(() => vi.useRealTimers());
+
+const root = () => document.getElementById("jupyter-desktop");
+const button = (text) => [...root().querySelectorAll("button, a")].find((b) => b.textContent.trim() === text || b.getAttribute("aria-label") === text);
+
+describe("viewerPrefs", () => {
+  it("takes the query over saved preferences", () => {
+    expect(viewerPrefs("", {})).toEqual({ scaleMode: "remote", viewOnly: false });
+    expect(viewerPrefs("", { scaleMode: "scale" })).toEqual({ scaleMode: "scale", viewOnly: false });
+    expect(viewerPrefs("?scale=none&view_only=1", { scaleMode: "scale" })).toEqual({ scaleMode: "none", viewOnly: true });
+    expect(viewerPrefs("?view_only", {})).toMatchObject({ viewOnly: true });
+    expect(viewerPrefs("?scale=zoom&view_only=0", { scaleMode: "bogus" })).toEqual({ scaleMode: "remote", viewOnly: false });
+  });
+});
+
+describe("viewer page", () => {
+  it("connects to the ws URL under the base URL and shows the status", async () => {
+    const api = fakeApi();
+    const { connection } = mountViewer(root(), config, { RFB: FakeRFB, api });
+    await tick();
+    const rfb = FakeRFB.last;
+    expect(rfb.url).toBe(`ws://${location.host}/user/x/desktop/api/desktops/ab12/vnc`);
+    expect(rfb.target).toBe(root().querySelector(".jd-screen"));
+    expect(root().querySelector(".jd-status").textContent).toBe("Connecting…");
+    rfb.connectNow();
+    expect(root().dataset.state).toBe("connected");
+    expect(root().querySelector(".jd-status").textContent).toBe("Connected");
+    expect(root().querySelector(".jd-overlay").hidden).toBe(true);
+    expect(rfb.focused).toBeGreaterThan(0);
+    expect(root().querySelector(".jd-subtitle").textContent).toBe("xfce");
+    expect(root().querySelector("a.jd-back").getAttribute("href")).toBe("/user/x/desktop/");
+    connection.close();
+  });
+
+  it("shows a countdown while reconnecting and the error once the desktop stopped", async () => {
+    let status = "running";
+    const api = fakeApi(() => ({ id: "ab12", status, error: status === "error" ? "Xvnc exited with status 1" : null }));
+    const { connection } = mountViewer(root(), config, { RFB: FakeRFB, api });
+    await tick();
+    FakeRFB.last.connectNow();
+    FakeRFB.last.drop(false);
+    await tick();
+    expect(root().querySelector(".jd-status").textContent).toMatch(/^Reconnecting in [12]s$/);
+    const overlay = root().querySelector(".jd-overlay");
+    expect(overlay.hidden).toBe(false);
+    expect(overlay.textContent).toContain("Retry now");
+    expect(root().querySelector(".jd-last-frame").hidden).toBe(false);
+
+    status = "error";
+    await tick(2000);
+    FakeRFB.last.drop(false);
+    await tick();
+    expect(root().dataset.state).toBe("stopped");
+    expect(overlay.querySelector(".jd-overlay-title").textContent).toBe("Desktop failed");
+    expect(overlay.querySelector(".jd-overlay-detail").textContent).toBe("Xvnc exited with status 1");
+    const count = FakeRFB.instances.length;
+    await tick(120000);
+    expect(FakeRFB.instances.length).toBe(count); // no more retries
+
+    // Restart from the overlay: POST restart, then back through "starting" to a connection.
+    status = "starting";
+    button("Restart desktop").click();
+    await tick();
+    expect(api.restart).toHaveBeenCalledWith("ab12");
+    expect(root().dataset.state).toBe("waiting");
+    status = "running";
+    await tick(1000);
+    expect(FakeRFB.instances.length).toBe(count + 1);
+    connection.close();
+  });
+
+  it("toggles view-only and scale mode on the live connection", async () => {
+    const { connection } = mountViewer(root(), config, { RFB: FakeRFB, api: fakeApi() });
+    await tick();
+    FakeRFB.last.connectNow();
+    button("View only").click();
+    expect(FakeRFB.last.viewOnly).toBe(true);
+    expect(root().classList.contains("jd-view-only")).toBe(true);
+    const select = root().querySelector("select.jd-select");
+    select.value = "scale";
+    select.dispatchEvent(new Event("change"));
+    expect(FakeRFB.last).toMatchObject({ scaleViewport: true, resizeSession: false });
+    expect(JSON.parse(localStorage.getItem("jupyter-desktop:viewer")).scaleMode).toBe("scale");
+    connection.close();
+  });
+
+  it("sends, receives and fetches clipboard text", async () => {
+    const api = fakeApi();
+    const { connection, clipboard } = mountViewer(root(), config, { RFB: FakeRFB, api });
+    await tick();
+    FakeRFB.last.connectNow();
+    button("Clipboard").click();
+    expect(clipboard.open).toBe(true);
+    clipboard.textarea.value = "hello desktop";
+    button("Send to desktop").click();
+    await tick();
+    expect(FakeRFB.last.pasted).toEqual(["hello desktop"]);
+
+    clipboard.textarea.blur();
+    FakeRFB.last.remoteClipboard("copied on the desktop");
+    expect(clipboard.textarea.value).toBe("copied on the desktop");
+
+    button("Fetch from desktop").click();
+    await tick();
+    expect(api.getClipboard).toHaveBeenCalledWith("ab12");
+    expect(clipboard.textarea.value).toBe("remote text");
+
+    // not connected: falls back to the REST API
+    connection.close();
+    clipboard.textarea.value = "later";
+    button("Send to desktop").click();
+    await tick();
+    expect(api.setClipboard).toHaveBeenCalledWith("ab12", "later");
+  });
+
+  it("downloads a screenshot from the canvas", async () => {
+    const clicks = [];
+    vi.spyOn(HTMLAnchorElement.prototype, "click").mockImplementation(function () {
+      clicks.push(this.getAttribute("download"));
+    });
+    URL.createObjectURL = vi.fn(() => "blob:x");
+    URL.revokeObjectURL = vi.fn();
+    const { connection } = mountViewer(root(), config, { RFB: FakeRFB, api: fakeApi() });
+    await tick();
+    FakeRFB.last.connectNow();
+    button("Screenshot").click();
+    await tick();
+    expect(clicks).toHaveLength(1);
+    expect(clicks[0]).toMatch(/^desktop-ab12-.*\.png$/);
+    connection.close();
+  });
+});
+
+describe("list page", () => {
+  const now = Date.now() / 1000;
+  const desktops = [
+    { id: "run1", status: "running", profile: "openbox", width: 1280, height: 800, created: now - 600, last_activity: now - 5 },
+    { id: "err1", status: "error", error: "Xvnc exited with status 1", profile: "xfce", width: 1024, height: 768, created: now - 60, last_activity: now - 60 },
+  ];
+
+  it("lists desktops with coloured status, size, profile and actions, and polls", async () => {
+    const api = fakeApi();
+    api.list.mockResolvedValue(desktops);
+    const page = mountList(root(), { baseUrl: "/user/x/", page: "list" }, { api, pollInterval: 3000 });
+    await tick();
+    const rows = [...root().querySelectorAll("tbody tr")];
+    expect(rows.map((r) => r.dataset.id)).toEqual(["err1", "run1"]); // newest first
+    const [err, run] = rows;
+    expect(run.querySelector(".jd-badge").dataset.tone).toBe("ok");
+    expect(run.textContent).toContain("1280×800");
+    expect(run.textContent).toContain("openbox");
+    expect(run.textContent).toContain("10 min");
+    expect(run.querySelector("a.jd-button").getAttribute("href")).toBe("/user/x/desktop/run1/");
+    expect(err.querySelector(".jd-badge").dataset.tone).toBe("error");
+    expect(err.textContent).toContain("Xvnc exited with status 1");
+    expect([...err.querySelectorAll("button")].map((b) => b.textContent)).toEqual(["Restart", "Remove"]);
+    expect([...run.querySelectorAll("button")].map((b) => b.textContent)).toEqual(["Stop"]);
+    expect(api.list).toHaveBeenCalledTimes(1);
+    await tick(3000);
+    expect(api.list).toHaveBeenCalledTimes(2);
+    page.stop();
+  });
+
+  it("stops (after confirming) and restarts", async () => {
+    const api = fakeApi();
+    api.list.mockResolvedValue(desktops);
+    window.confirm = vi.fn(() => true);
+    const page = mountList(root(), { baseUrl: "/user/x/", page: "list" }, { api });
+    await tick();
+    root().querySelector('tr[data-id="run1"] button').click();
+    await tick();
+    expect(window.confirm).toHaveBeenCalledOnce();
+    expect(api.remove).toHaveBeenCalledWith("run1");
+    root().querySelector('tr[data-id="err1"] button').click();
+    await tick();
+    expect(api.restart).toHaveBeenCalledWith("err1");
+    page.stop();
+  });
+
+  it("shows the server's message when a desktop cannot be started", async () => {
+    const api = fakeApi();
+    api.create.mockRejectedValue(new Error("at most 2 desktops per user"));
+    const page = mountList(root(), { baseUrl: "/user/x/", page: "list" }, { api });
+    await tick();
+    root().querySelector("select[name=profile]").value = "xfce";
+    root().querySelector("select[name=size]").value = "1280x800";
+    root().querySelector("form").dispatchEvent(new Event("submit", { cancelable: true }));
+    await tick();
+    expect(api.create).toHaveBeenCalledWith({ profile: "xfce", width: 1280, height: 800 });
+    expect(root().querySelector(".jd-banner").hidden).toBe(false);
+    expect(root().querySelector(".jd-banner").textContent).toBe("Could not start a desktop: at most 2 desktops per user");
+    expect(root().querySelector("button.jd-new").disabled).toBe(false);
+    page.stop();
+  });
+
+  it("says so when the list cannot be loaded, and shows an empty state", async () => {
+    const api = fakeApi();
+    api.list.mockRejectedValueOnce(new Error("cannot reach the Jupyter server")).mockResolvedValue([]);
+    const page = mountList(root(), { baseUrl: "/", page: "list" }, { api, pollInterval: 1000 });
+    await tick();
+    expect(root().querySelector(".jd-banner").textContent).toBe("Cannot list desktops: cannot reach the Jupyter server");
+    await tick(1000);
+    expect(root().querySelector(".jd-banner").hidden).toBe(true);
+    expect(root().querySelector(".jd-empty").textContent).toMatch(/No desktops yet/);
+    page.stop();
+  });
+
+  it("builds the create request", () => {
+    expect(createRequest("openbox", "window", { innerWidth: 1500, innerHeight: 940 })).toEqual({ profile: "openbox", width: 1500, height: 900 });
+    expect(createRequest("none", "1920x1080")).toEqual({ profile: "none", width: 1920, height: 1080 });
+    expect(createRequest("", "")).toEqual({});
+  });
+});

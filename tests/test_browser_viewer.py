@@ -1,0 +1,309 @@
+"""The viewer and list pages in a real browser (Debian's Chromium through Playwright) against a real
+`jupyter server` process with a base URL, real desktops (Xvnc + openbox) and the bundled noVNC.
+
+What a user does: start a desktop from the list page, see it connected and resized to the window, type into it
+after clicking, move text through the clipboard panel both ways, download a screenshot, watch it reconnect when
+the desktop restarts and give up (saying why) when the desktop is stopped.
+
+Needs /usr/bin/chromium (`apt-get install chromium`); skipped without it unless JUPYTER_DESKTOP_REQUIRE_BROWSER=1.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+
+from .conftest import eventually
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TOKEN = "browser-test-token"
+BASE = "/user/alice/"  # pages and URLs must work under a base URL, as on JupyterHub
+VIEWPORT = {"width": 1100, "height": 720}
+
+if not (os.path.exists(CHROMIUM) and shutil.which("xclip")):
+    if os.environ.get("JUPYTER_DESKTOP_REQUIRE_BROWSER") == "1":
+        raise RuntimeError(f"{CHROMIUM} (apt-get install chromium) and xclip are required for the browser tests")
+    pytest.skip(f"needs {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`jupyter server` (or `app`: jupyterlab, notebook) with our extension (enabled by its installed config), under BASE."""
+
+    def __init__(self, root: Path, app: str = "jupyter_server", args: tuple[str, ...] = ()) -> None:
+        self.port = free_port()
+        self.origin = f"http://127.0.0.1:{self.port}"
+        self.url = self.origin + BASE
+        self.log_path = root / "server.log"
+        self.log = open(self.log_path, "ab")  # noqa: SIM115
+        env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_DESKTOP_")}
+        env["JUPYTER_RUNTIME_DIR"] = str(root / "runtime")
+        # JupyterLab / Notebook 7 keep settings and workspaces (open tabs) here, not in ~/.jupyter
+        env["JUPYTERLAB_SETTINGS_DIR"] = str(root / "lab-settings")
+        env["JUPYTERLAB_WORKSPACES_DIR"] = str(root / "lab-workspaces")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", app, "--allow-root", "--no-browser", f"--port={self.port}",
+             "--ServerApp.port_retries=0", f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={root}",
+             f"--ServerApp.base_url={BASE}", "--DesktopExtension.export_env=False", *args],
+            env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        eventually(self.ready, timeout=60, what="jupyter server up")
+
+    def ready(self) -> bool:
+        assert self.process.poll() is None, self.log_path.read_text()[-3000:]
+        try:
+            return self.api("GET", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def api(self, method: str, path: str = "", timeout: float = 120, **kwargs) -> httpx.Response:
+        headers = {"Authorization": f"token {TOKEN}"}
+        return httpx.request(
+            method, self.url + "desktop/api/desktops" + path, headers=headers, timeout=timeout, **kwargs
+        )
+
+    def stop(self) -> None:
+        try:
+            for d in self.api("GET", timeout=10).json():
+                self.api("DELETE", f"/{d['id']}")
+        finally:
+            if self.process.poll() is None:
+                self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+            self.log.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[Server]:
+    srv = Server(tmp_path_factory.mktemp("jupyter"))
+    yield srv
+    srv.stop()
+
+
+def chromium() -> Iterator[object]:
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    yield from chromium()
+
+
+def open_context(browser, server: Server, xsrf: bool = True):
+    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    if xsrf:
+        # JupyterLab leaves an _xsrf cookie in the browser; the pages send it back as X-XSRFToken.
+        context.add_cookies([{"name": "_xsrf", "value": uuid.uuid4().hex, "url": server.origin + "/"}])
+    return context
+
+
+@pytest.fixture
+def page(browser, server: Server) -> Iterator[object]:
+    context = open_context(browser, server)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.goto(server.url + f"desktop/?token={TOKEN}")  # logs in: jupyter-server sets its cookie
+    page.wait_for_selector(".jd-list")
+    yield page
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def desktop(server: Server) -> Iterator[str]:
+    response = server.api("POST", json={"profile": "openbox", "width": 800, "height": 600})
+    assert response.status_code == 201, response.text
+    desktop_id = response.json()["id"]
+    yield desktop_id
+    server.api("DELETE", f"/{desktop_id}")
+
+
+def open_viewer(page, server: Server, desktop_id: str, query: str = "") -> None:
+    page.goto(server.url + f"desktop/{desktop_id}/{query}")
+    page.wait_for_selector("#jupyter-desktop[data-state=connected]", timeout=30000)
+
+
+def stage_size(page) -> tuple[int, int]:
+    box = page.locator(".jd-stage").bounding_box()
+    return round(box["width"]), round(box["height"])
+
+
+def remote_size(server: Server, desktop_id: str) -> tuple[int, int]:
+    info = server.api("GET", f"/{desktop_id}").json()
+    return info["width"], info["height"]
+
+
+def test_new_desktop_from_the_list_opens_a_connected_viewer_sized_to_the_window(page, server):
+    page.select_option("select[name=profile]", "openbox")
+    page.select_option("select[name=size]", "1024x768")
+    page.click("button.jd-new")
+    page.wait_for_url("**/desktop/*/", timeout=60000)
+    desktop_id = page.url.rstrip("/").rsplit("/", 1)[-1]
+    assert page.url == server.url + f"desktop/{desktop_id}/"
+    page.wait_for_selector("#jupyter-desktop[data-state=connected]", timeout=30000)
+    assert page.inner_text(".jd-status") == "Connected"
+    assert page.locator(".jd-screen canvas").is_visible()
+    # created at 1024x768, then resized by noVNC (resizeSession) to the area under the toolbar
+    eventually(lambda: remote_size(server, desktop_id) == stage_size(page), what="remote resize to the window")
+    page.set_viewport_size({"width": 900, "height": 640})
+    eventually(
+        lambda: remote_size(server, desktop_id) == stage_size(page) == (900, stage_size(page)[1]), what="resize again"
+    )
+
+    # back to the list: the desktop is there, running, with its size; stop it from there
+    page.click("a.jd-back")
+    row = page.locator(f"tr[data-id='{desktop_id}']")
+    row.wait_for()
+    assert row.locator(".jd-badge").inner_text() == "running"
+    assert row.locator(".jd-badge").get_attribute("data-tone") == "ok"
+    assert f"{remote_size(server, desktop_id)[0]}×" in row.inner_text()
+    row.locator("button", has_text="Stop").click()  # confirm() is accepted by the fixture
+    eventually(lambda: server.api("GET", f"/{desktop_id}").status_code == 404
+               or server.api("GET", f"/{desktop_id}").json()["status"] == "stopped", what="desktop stopped")  # fmt: skip
+    page.wait_for_selector(f"tr[data-id='{desktop_id}']", state="detached", timeout=15000)
+
+
+def test_keyboard_goes_to_the_desktop_after_a_click_and_not_in_view_only(page, server, desktop, tmp_path):
+    out = tmp_path / "typed.txt"
+    script = f'read line; printf %s "$line" > {out}'
+    cmd = ["xterm", "-geometry", "60x8+0+0", "-T", "typing-target", "-e", "sh", "-c", script]
+    assert server.api("POST", f"/{desktop}/processes", json={"command": cmd}).status_code == 201
+    eventually(lambda: any(w["title"] == "typing-target" for w in server.api("GET", f"/{desktop}/windows").json()),
+               what="xterm window")  # fmt: skip
+    open_viewer(page, server, desktop)
+    canvas = page.locator(".jd-screen canvas")
+    box = canvas.bounding_box()
+
+    page.click("button[aria-label='View only']")
+    assert page.get_attribute("button[aria-label='View only']", "aria-pressed") == "true"
+    page.mouse.click(box["x"] + 40, box["y"] + 40)
+    page.keyboard.type("ignored")
+    page.keyboard.press("Enter")
+    time.sleep(1)
+    assert not out.exists(), "view-only let keys through"
+
+    page.click("button[aria-label='View only']")
+    page.mouse.click(box["x"] + 40, box["y"] + 40)  # focus follows the click into the canvas
+    page.keyboard.type("hello-from-the-browser")
+    page.keyboard.press("Enter")
+    eventually(lambda: out.exists() and out.read_text() == "hello-from-the-browser", what="typed line")
+
+
+def x_clipboard(server: Server, desktop_id: str) -> str:
+    """What an X application on the desktop would paste."""
+    result = server.api(
+        "POST", f"/{desktop_id}/exec", json={"command": ["xclip", "-o", "-selection", "clipboard"], "timeout": 10}
+    )
+    return result.json()["stdout"]
+
+
+def x_copy(server: Server, desktop_id: str, text: str) -> None:
+    """An X application copies `text`."""
+    command = f"printf %s '{text}' | xclip -i -selection clipboard"
+    assert server.api("POST", f"/{desktop_id}/exec", json={"command": command, "timeout": 10}).json()["returncode"] == 0
+
+
+def test_clipboard_panel_both_ways(page, server, desktop):
+    open_viewer(page, server, desktop)
+    page.click("button[aria-label='Clipboard']")
+    text = f"to-desktop-{uuid.uuid4().hex[:8]}"
+    page.fill("#jd-clipboard-text", text)
+    page.click("text=Send to desktop")
+    eventually(lambda: x_clipboard(server, desktop) == text, what="X clipboard set from the browser")
+
+    # an application on the desktop copies: the panel shows it (noVNC's clipboard event)
+    copied = f"from-desktop-{uuid.uuid4().hex[:8]}"
+    x_copy(server, desktop, copied)
+    page.wait_for_function(f"document.querySelector('#jd-clipboard-text').value === {copied!r}", timeout=10000)
+
+    # "Fetch from desktop" asks the server (REST GET .../clipboard)
+    fetched = f"fetched-{uuid.uuid4().hex[:8]}"
+    x_copy(server, desktop, fetched)
+    page.wait_for_function(f"document.querySelector('#jd-clipboard-text').value === {fetched!r}", timeout=10000)
+    page.fill("#jd-clipboard-text", "")
+    with page.expect_response(lambda r: r.url.endswith(f"/desktop/api/desktops/{desktop}/clipboard")) as response:
+        page.click("text=Fetch from desktop")
+    assert response.value.json() == {"text": fetched}
+    page.wait_for_function(f"document.querySelector('#jd-clipboard-text').value === {fetched!r}", timeout=5000)
+    assert page.inner_text(".jd-clipboard-status") == f"Fetched {len(fetched)} characters."
+
+
+def test_screenshot_download_is_the_desktop(page, server, desktop):
+    open_viewer(page, server, desktop)
+    with page.expect_download() as info:
+        page.click("button[aria-label='Screenshot']")
+    download = info.value
+    name = download.suggested_filename
+    assert name.startswith(f"desktop-{desktop}-") and name.endswith(".png"), name
+    image = Image.open(download.path())
+    assert image.format == "PNG"
+    assert image.size == remote_size(server, desktop)
+
+
+def test_reconnects_after_a_restart_and_gives_up_when_the_desktop_is_gone(page, server, desktop):
+    sockets: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    open_viewer(page, server, desktop)
+    assert sockets == [f"ws://127.0.0.1:{server.port}{BASE}desktop/api/desktops/{desktop}/vnc"]
+
+    # restart = stop + start: the server closes the stream, the viewer waits for the desktop and reconnects
+    assert server.api("POST", f"/{desktop}/restart").status_code == 200
+    page.wait_for_selector("#jupyter-desktop[data-state=connected]", timeout=30000)
+    eventually(lambda: len(sockets) >= 2 and page.get_attribute("#jupyter-desktop", "data-state") == "connected",
+               what="reconnected")  # fmt: skip
+
+    # stopped for good: the viewer says so, offers the list, and stops retrying
+    assert server.api("DELETE", f"/{desktop}").status_code == 204
+    page.wait_for_selector("#jupyter-desktop[data-state=stopped]", timeout=30000)
+    title = page.inner_text(".jd-overlay-title")
+    assert title in ("Desktop not found", "Desktop stopped"), title
+    assert page.locator(".jd-overlay a", has_text="All desktops").is_visible()
+    count = len(sockets)
+    time.sleep(5)
+    assert len(sockets) == count, "the viewer kept reconnecting to a stopped desktop"
+
+
+def test_new_desktop_from_a_bookmarked_list_page(browser, server):
+    """A browser that never opened JupyterLab has no _xsrf cookie yet: the page itself must provide one."""
+    context = open_context(browser, server, xsrf=False)
+    try:
+        page = context.new_page()
+        page.goto(server.url + f"desktop/?token={TOKEN}")
+        page.click("button.jd-new")
+        page.wait_for_url("**/desktop/*/", timeout=30000)
+    finally:
+        context.close()

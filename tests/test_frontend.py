@@ -1,0 +1,65 @@
+"""The browser side as built into the package: bundles present and self-contained, licences shipped,
+the JupyterLab extension's metadata in place, and the JS unit tests (vitest) passing."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+STATIC = ROOT / "jupyter_desktop" / "static"
+LABEXT = ROOT / "jupyter_desktop" / "labextension"
+BUILD_HINT = "build the front ends: `npm run build` in the repository root (or pip install -e . with node on PATH)"
+
+
+def test_viewer_bundle_is_built_and_self_contained():
+    js, css = STATIC / "viewer.js", STATIC / "viewer.css"
+    assert js.is_file() and css.is_file(), BUILD_HINT
+    code = js.read_text()
+    # one ESM file, noVNC inside, nothing fetched from a CDN at run time (classrooms are often offline)
+    assert "RFB" in code and "clipboardPasteFrom" in code
+    assert not re.search(r"""\bimport\s*(?:[\w{}*\s,]+from\s*)?["'](?:https?:)?//""", code)
+    assert not re.search(r"(unpkg\.com|cdn\.jsdelivr|esm\.sh|cdnjs)", code)
+    assert js.stat().st_size < 300_000, f"viewer.js grew to {js.stat().st_size} bytes"
+
+
+def test_third_party_licences_are_shipped():
+    text = (STATIC / "THIRD-PARTY-LICENSES.txt").read_text()
+    assert "@novnc/novnc" in text and "Mozilla Public License Version 2.0" in text
+    assert "pako" in text  # vendored by noVNC, MIT
+    assert "THIRD-PARTY-LICENSES.txt" in (STATIC / "viewer.js").read_text()[:400]
+
+
+def test_labextension_is_built():
+    meta = json.loads((LABEXT / "package.json").read_text()) if (LABEXT / "package.json").is_file() else None
+    assert meta, BUILD_HINT
+    assert meta["name"] == "jupyter-desktop"
+    load = meta["jupyterlab"]["_build"]["load"]
+    assert (LABEXT / load).is_file()
+    assert json.loads((ROOT / "install.json").read_text())["packageName"] == "jupyter_desktop"
+
+
+def test_js_unit_tests():
+    """vitest: URL building, REST client, backoff and reconnect logic, the pages' DOM (happy-dom)."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if not node or not npm:
+        pytest.skip("node/npm not installed (Python-only setup)")
+    version = subprocess.run([node, "--version"], capture_output=True, text=True, check=False).stdout
+    major = int(version.lstrip("v").split(".")[0])
+    if major < 20:
+        pytest.skip(f"vitest needs node >= 20, this is node {major}")
+    js = ROOT / "js"
+    if not (js / "node_modules" / "vitest").is_dir():
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=js, check=True, capture_output=True)
+    env = {**os.environ, "CI": "1", "NO_COLOR": "1"}
+    result = subprocess.run(
+        [npm, "test", "--silent"], cwd=js, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
+    assert re.search(r"Tests\s+\d+ passed", result.stdout), result.stdout[-2000:]
