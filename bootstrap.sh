@@ -23,9 +23,16 @@ APT_PACKAGES=(
   xdotool wmctrl xclip x11-utils x11-xserver-utils xdg-utils
   # apps and fonts for the desktop and the tests
   xterm fonts-dejavu-core xfonts-base
-  # tests and benchmarks: OCR as the vision consumer, the xdotool/scrot/import paths we compare against
-  tesseract-ocr tesseract-ocr-eng scrot imagemagick procps
+  # tests and benchmarks: OCR as the vision consumer, the xdotool/scrot/import paths we compare against,
+  # and a real browser (Playwright drives Debian's chromium; its own browser download cannot work here)
+  tesseract-ocr tesseract-ocr-eng scrot imagemagick procps chromium
 )
+
+# The front ends (js/, labextension/) are built with node + npm during `pip install -e .`; use the machine's
+# node when there is one (Debian's nodejs is 18.x, enough for the build; the vitest suite wants node >= 20).
+if ! command -v node >/dev/null 2>&1; then
+  APT_PACKAGES+=(nodejs npm)
+fi
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -51,6 +58,8 @@ case "$MODE" in
     # docker.io, starts dockerd, imports the base image and builds ours when missing, and fails loudly if it
     # cannot. JUPYTER_DESKTOP_REQUIRE_DOCKER=1 makes tests/test_docker.py fail instead of skip without them.
     $SUDO bash scripts/docker-setup.sh
-    JUPYTER_DESKTOP_REQUIRE_DOCKER=1 exec .venv/bin/python -m pytest "$@" ;;
+    # No skips: a skipped test here means a part is missing, and the run fails (tests/conftest.py).
+    JUPYTER_DESKTOP_NO_SKIP=1 JUPYTER_DESKTOP_REQUIRE_DOCKER=1 JUPYTER_DESKTOP_REQUIRE_BROWSER=1 \
+      exec .venv/bin/python -m pytest "$@" ;;
   *) echo "usage: $0 [demo|test|setup]" >&2; exit 2 ;;
 esac

@@ -202,7 +202,12 @@ class Desktop:
         server = runner.call(find_server(), 30)
         if server is not None:
             return runner.call(RemoteSession.list(server), 60)
-        return [s.to_dict() for s in _embedded()[1].list()]
+        runner, manager = _embedded()
+
+        async def describe_all() -> list[dict[str, Any]]:
+            return [s.to_dict() for s in manager.list()]
+
+        return runner.call(describe_all(), 60)
 
     @classmethod
     def attach(cls, desktop_id: str) -> Desktop:
@@ -267,12 +272,14 @@ class Desktop:
     @property
     def status(self) -> str:
         """starting, running, stopping, stopped or error."""
-        return self._session.status
+        return self.info["status"]
 
     @property
     def info(self) -> dict[str, Any]:
-        """Id, status, profile, size, backend details."""
-        return self._session.to_dict()
+        """Id, status (and the error, if any), profile, size, backend details."""
+        if self._closed:
+            return {**self._session.to_dict(), "status": "stopped"}
+        return self._call(self._session.describe())
 
     def close(self) -> None:
         """Stop the desktop and everything running in it. Calling it twice is fine."""
@@ -301,7 +308,7 @@ class Desktop:
     def __repr__(self) -> str:
         if self._closed:
             return f"<Desktop {self.id} closed>"
-        info = self._session.to_dict()
+        info = self.info
         return f"<Desktop {self.id} {info['status']} {info['width']}x{info['height']} {info['profile']}>"
 
     @property
@@ -338,7 +345,7 @@ class Desktop:
         return {**bundle, **(widget_bundle or {})}
 
     def _repr_png_(self) -> bytes | None:
-        if self._closed or self._session.status != "running":
+        if self._closed or self.status != "running":
             return None
         buf = io.BytesIO()
         self._call(self._session.capture()).save(buf, "PNG", compress_level=1)

@@ -211,9 +211,11 @@ class RemoteSession:
     def to_dict(self) -> dict[str, Any]:
         return dict(self.info)
 
-    async def refresh(self) -> dict[str, Any]:
-        self.info = await self._request("GET")
-        return self.info
+    async def describe(self) -> dict[str, Any]:
+        """The desktop as the server sees it now."""
+        if self.info.get("status") != "stopped":
+            self.info = await self._request("GET")
+        return dict(self.info)
 
     async def stop(self) -> None:
         try:

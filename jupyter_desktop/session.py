@@ -201,8 +201,23 @@ class Session:
             desktop.terminate_now()
         self.status = "stopped"
 
+    def _notice_death(self) -> None:
+        """A desktop that died without closing our RFB connection (its session exited) becomes an error,
+        and what is left of it is stopped."""
+        if self.status == "running" and self.desktop is not None:
+            reason = self.desktop.died()
+            if reason:
+                self.status, self.error = "error", reason
+                with contextlib.suppress(RuntimeError):  # not on the loop: the next call on it releases
+                    self._death_task = asyncio.get_running_loop().create_task(self._release())
+
+    async def describe(self) -> dict[str, Any]:
+        """``to_dict()``, on the session's loop (``Desktop.info`` calls it from another thread)."""
+        return self.to_dict()
+
     def check(self) -> RFBClient:
         """The RFB client of a running desktop, or a clear error saying why there is none."""
+        self._notice_death()
         if self.status == "running" and self.rfb is not None and not self.rfb.closed:
             self.last_activity = time.time()
             return self.rfb
@@ -220,6 +235,7 @@ class Session:
         return self.desktop
 
     def to_dict(self) -> dict[str, Any]:
+        self._notice_death()
         rfb = self.rfb
         return {
             "id": self.id,
@@ -342,14 +358,17 @@ class Session:
 
     # ------------------------------------------------------------------ clipboard
 
-    # Over RFB where the server speaks the extended (UTF-8) clipboard, as TigerVNC does. x11vnc takes
-    # cut text over RFB but does not serve it to X clients, so there we use xclip via the exec channel.
+    # Setting goes over RFB where the server speaks the extended (UTF-8) clipboard, as TigerVNC does;
+    # x11vnc takes cut text over RFB but does not serve it to X clients, so there we use xclip.
 
     async def get_clipboard(self) -> str:
+        # Read from X, the truth whoever set it: a VNC server does not pass one VNC client's clipboard
+        # (a browser viewer's) to another (us). RFB is the fallback when xclip is missing.
         rfb = self.check()
-        if rfb.extended_clipboard:
+        try:
+            result = await self._tool(["xclip", "-o", "-selection", "clipboard"])
+        except MissingDependencyError:
             return await rfb.get_clipboard()
-        result = await self._tool(["xclip", "-o", "-selection", "clipboard"])
         return result.stdout if result.returncode == 0 else ""
 
     async def set_clipboard(self, text: str) -> None:

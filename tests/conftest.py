@@ -185,3 +185,16 @@ def xterm(desktop: Desktop):
     yield window
     process.kill()
     process.wait(10)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """In CI (``bootstrap.sh test`` sets JUPYTER_DESKTOP_NO_SKIP=1) a skipped test is a failed run: every
+    part (Docker, Chromium, JupyterLab, node) must be there, so a skip means something is broken."""
+    if os.environ.get("JUPYTER_DESKTOP_NO_SKIP") != "1":
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if skipped:
+        reasons = sorted({str(r.longrepr[-1]) if isinstance(r.longrepr, tuple) else str(r.longrepr) for r in skipped})
+        reporter.write_line(f"JUPYTER_DESKTOP_NO_SKIP=1 but {len(skipped)} test(s) skipped: {reasons}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

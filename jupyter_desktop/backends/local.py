@@ -168,6 +168,7 @@ class LocalDesktop(BackendDesktop):
         self.env: dict[str, str] = {}
         self._server: asyncio.subprocess.Process | None = None
         self._vnc: asyncio.subprocess.Process | None = None
+        self._session: asyncio.subprocess.Process | None = None
         self._children: list[asyncio.subprocess.Process] = []
         self._stopped = False
 
@@ -316,7 +317,7 @@ class LocalDesktop(BackendDesktop):
 
         session = self._session_argv()
         if session:
-            process = await self._spawn(session, "session.log")
+            process = self._session = await self._spawn(session, "session.log")
             if spec.profile in ("openbox", "xfce"):
                 await self._wait_for_window_manager(process)
         if spec.dpi != 96 and self.backend.xrdb:
@@ -479,7 +480,9 @@ class LocalDesktop(BackendDesktop):
     def died(self) -> str | None:
         if self._stopped:
             return "the desktop was stopped"
-        for process, log, what in ((self._server, "xserver.log", "X server"), (self._vnc, "x11vnc.log", "x11vnc")):
+        # The session ending ends the desktop, as logging out does (restart() starts a new one).
+        watched = ((self._server, "xserver.log", "X server"), (self._vnc, "x11vnc.log", "x11vnc"), (self._session, "session.log", "session"))
+        for process, log, what in watched:
             if process is not None and process.returncode is not None:
                 return f"the {what} exited with status {process.returncode}. Its log ends:\n{_tail(self.dir / log)}"
         return None

@@ -43,7 +43,9 @@ class PageHandler(JupyterHandler):
 
     def page(self, title: str, config: dict[str, Any]) -> None:
         base = self.base_url
-        config = {"baseUrl": base, **config}
+        # Reading xsrf_token sets the _xsrf cookie the page's POST/PUT/DELETE send back (JupyterLab's pages
+        # set it too, but a bookmarked viewer may be the first Jupyter page this browser opens).
+        config = {"baseUrl": base, "xsrfToken": self.xsrf_token.decode(), **config}
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
         self.finish(
