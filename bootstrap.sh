@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Set up a fresh Debian/Ubuntu machine for jupyter_desktop and run something.
 #
-#   ./bootstrap.sh demo    system packages + .venv, then the demo (main job)
-#   ./bootstrap.sh test    system packages + .venv, then the whole test suite
-#   ./bootstrap.sh setup   only set up
+#   ./bootstrap.sh demo    system packages + .venv, then JupyterLab with notebooks/quickstart.ipynb (main job)
+#   ./bootstrap.sh test    system packages + .venv + Docker, then the whole test suite
+#   ./bootstrap.sh setup   only set up (as for test, without Docker)
+#
+# Extra arguments go to JupyterLab (demo) or pytest (test).
 #
 # Idempotent: packages already installed are not installed again.
 set -euo pipefail
@@ -48,11 +50,17 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[test]"
+if [ "$MODE" = demo ]; then EXTRAS="lab,docker"; else EXTRAS="test"; fi
+.venv/bin/python -m pip install -q -e ".[$EXTRAS]"
 
 case "$MODE" in
   setup) ;;
-  demo) exec .venv/bin/python scripts/demo.py "$@" ;;
+  demo)
+    # JupyterLab on this machine; open the URL it prints (with its token) in a browser, or forward the port.
+    ROOT_FLAG=""
+    if [ "$(id -u)" -eq 0 ]; then ROOT_FLAG="--allow-root"; fi
+    exec .venv/bin/jupyter lab --no-browser --ip=127.0.0.1 $ROOT_FLAG \
+      --ServerApp.root_dir="$PWD/notebooks" "$@" "$PWD/notebooks/quickstart.ipynb" ;;
   test)
     # The Docker backend's tests need a Docker engine and the desktop image: scripts/docker-setup.sh installs
     # docker.io, starts dockerd, imports the base image and builds ours when missing, and fails loudly if it
