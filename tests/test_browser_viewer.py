@@ -223,6 +223,36 @@ def test_keyboard_goes_to_the_desktop_after_a_click_and_not_in_view_only(page, s
     eventually(lambda: out.exists() and out.read_text() == "hello-from-the-browser", what="typed line")
 
 
+def canvas_pixel(page, x: int, y: int) -> list[int]:
+    """The RGB the viewer's canvas shows at (x, y) of its own pixels."""
+    return page.evaluate(
+        "([x, y]) => Array.from(document.querySelector('.jd-screen canvas').getContext('2d')"
+        ".getImageData(x, y, 1, 1).data.slice(0, 3))",
+        [x, y],
+    )
+
+
+def pointer(server: Server, desktop_id: str) -> tuple[int, int]:
+    data = server.api("GET", f"/{desktop_id}/pointer").json()
+    return data["x"], data["y"]
+
+
+def test_canvas_shows_the_desktop_and_clicks_land_there(page, server, desktop):
+    run = {"command": "xsetroot -solid '#ff8000'", "timeout": 10}
+    assert server.api("POST", f"/{desktop}/exec", json=run).json()["returncode"] == 0
+    open_viewer(page, server, desktop)
+    # pixels, not just a canvas element: the orange root window, drawn by noVNC from the proxied stream
+    eventually(lambda: canvas_pixel(page, 5, 5) == [255, 128, 0], what="orange pixels in the canvas")
+    eventually(lambda: remote_size(server, desktop) == stage_size(page), what="remote resize to the window")
+    canvas = page.locator(".jd-screen canvas")
+    box = canvas.bounding_box()
+    width, height = remote_size(server, desktop)
+    # the canvas shows the remote screen 1:1 after the remote resize: a click at (x, y) of it is (x, y) there
+    for x, y in ((100, 80), (width - 50, height - 40)):
+        page.mouse.click(box["x"] + x + 0.5, box["y"] + y + 0.5)
+        eventually(lambda: pointer(server, desktop) == (x, y), what=f"pointer at ({x}, {y})")
+
+
 def x_clipboard(server: Server, desktop_id: str) -> str:
     """What an X application on the desktop would paste."""
     result = server.api(

@@ -172,6 +172,15 @@ def test_discovery_from_the_runtime_file(server, monkeypatch):
     assert Desktop.list() == server.api("GET").json()
 
 
+def test_discovery_from_jupyterhub_variables(server, monkeypatch):
+    """A JupyterHub single-user server: its URL (listening on all interfaces) and the user's API token."""
+    for name in ("JUPYTER_DESKTOP_URL", "JUPYTER_DESKTOP_TOKEN", "JPY_PARENT_PID"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_URL", server.url.replace("127.0.0.1", "0.0.0.0"))
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", TOKEN)
+    assert Desktop.list() == server.api("GET").json()
+
+
 def test_no_server_means_embedded(monkeypatch):
     monkeypatch.setenv("JUPYTER_DESKTOP_URL", f"http://127.0.0.1:{free_port()}/")  # nobody listens
     t0 = time.monotonic()
