@@ -107,7 +107,7 @@ def test_windows_wait_activate_close(desktop: Desktop):
     window = desktop.wait_for_window(title, timeout=15)
     assert window.title == title and window.width > 100 and window.height > 50
     assert window.pid == process.pid
-    assert desktop.wait_for_window(re.compile(rf"^win-\d+$")).id == window.id
+    assert desktop.wait_for_window(re.compile(r"^win-\d+$")).id == window.id
     other = desktop.launch(["xterm", "-T", title + "-b"])
     b = desktop.wait_for_window(title + "-b")
     desktop.activate_window(window)

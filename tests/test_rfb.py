@@ -24,6 +24,11 @@ def run(coro):
     try:
         return loop.run_until_complete(coro)
     finally:
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.close()
 
 

@@ -237,7 +237,7 @@ def test_websocket_proxy_two_viewers_and_close_on_stop(call, jp_asyncio_loop, jp
         assert frame[:3] == b"\xff\x80\x00"  # the orange root window, pixel (0, 0), through the proxy
     assert call(api, "DELETE")[0] == 204
     for ws in (first, second):
-        while (message := jp_asyncio_loop.run_until_complete(ws.read_message())) is not None:
+        while jp_asyncio_loop.run_until_complete(ws.read_message()) is not None:
             pass  # drains, then the proxy closes it
         assert ws.close_code == 1000 and "stopped" in (ws.close_reason or "")
 

@@ -27,8 +27,6 @@ import os
 import shlex
 import shutil
 import socket
-import stat
-import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -39,6 +37,7 @@ from ..errors import DesktopClosedError, DesktopStartError, InvalidInputError, M
 from ..images import image_tag
 from . import _proc
 from .base import Backend, BackendDesktop, DesktopSpec, LaunchedProcess, RFBEndpoint, RunResult
+from .local import private_dir
 
 __all__ = ["LABEL", "DockerBackend", "DockerDesktop", "DockerUnavailableError", "ImageMissingError"]
 
@@ -529,16 +528,8 @@ class DockerDesktop(BackendDesktop):
 
 
 def _state_dir() -> Path:
-    """``$TMPDIR/jupyter-desktop-docker-<uid>``, created 0700, refused if anyone else owns it."""
-    path = Path(tempfile.gettempdir()) / f"jupyter-desktop-docker-{os.getuid()}"
-    with contextlib.suppress(FileExistsError):
-        path.mkdir(mode=0o700)
-    st = path.lstat()
-    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
-        raise DesktopStartError(f"{path} is not a directory owned by you; remove it and try again")
-    if st.st_mode & 0o077:
-        path.chmod(0o700)
-    return path
+    """``$TMPDIR/jupyter-desktop-docker-<uid>``, private to this user."""
+    return private_dir("jupyter-desktop-docker")
 
 
 class DockerBackend(Backend):

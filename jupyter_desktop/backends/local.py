@@ -32,7 +32,7 @@ from ..errors import DesktopStartError, InvalidInputError, MissingDependencyErro
 from . import _proc
 from .base import Backend, BackendDesktop, DesktopSpec, LaunchedProcess, RFBEndpoint, RunResult
 
-__all__ = ["LocalBackend", "LocalDesktop", "registry_dir"]
+__all__ = ["LocalBackend", "LocalDesktop", "registry_dir", "private_dir"]
 
 # Variables of the owner's environment that would point the desktop's programs at another display,
 # bus or session.
@@ -82,8 +82,13 @@ _XFWM4_DEFAULTS = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def registry_dir() -> Path:
-    """``$TMPDIR/jupyter-desktop-<uid>``: private to this user, created 0700, refused if anyone else owns it."""
-    path = Path(tempfile.gettempdir()) / f"jupyter-desktop-{os.getuid()}"
+    """``$TMPDIR/jupyter-desktop-<uid>``: the local desktops' directories."""
+    return private_dir("jupyter-desktop")
+
+
+def private_dir(name: str) -> Path:
+    """``$TMPDIR/<name>-<uid>``: private to this user, created 0700, refused if anyone else owns it."""
+    path = Path(tempfile.gettempdir()) / f"{name}-{os.getuid()}"
     with contextlib.suppress(FileExistsError):
         path.mkdir(mode=0o700)
     st = path.lstat()

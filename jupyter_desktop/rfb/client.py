@@ -180,7 +180,6 @@ class RFBClient:
             where = path or f"{host}:{port}"
             raise RFBError(f"cannot connect to the VNC server at {where}: {exc or 'timed out'}") from exc
         return cls(reader, writer, timeout)
-        return client
 
     async def _read(self, n: int) -> bytes:
         try:
