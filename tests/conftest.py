@@ -107,6 +107,9 @@ class XEvent:
         return m.group(1) if m else None
 
 
+_LAST_LINES = ("state 0x", "XFilterEvent returns")
+
+
 class Xev:
     """xev filling the screen of a WM-less desktop: a log of exactly the X events our input produced."""
 
@@ -128,11 +131,13 @@ class Xev:
 
     def events(self, *kinds: str) -> list[XEvent]:
         text = self.log.read_bytes()[self._offset :].decode(errors="replace")
+        blocks = [b.strip() for b in text.split("\n\n") if b.strip()]
+        # xev writes an event line by line, its blank separator first: the last block is whole only once
+        # the line with its state (and button or key) is there; key events add XLookupString lines after it.
+        if blocks and not (text.endswith("\n") and blocks[-1].splitlines()[-1].strip().startswith(_LAST_LINES)):
+            blocks.pop()
         out = []
-        for block in text.split("\n\n"):
-            block = block.strip()
-            if not block:
-                continue
+        for block in blocks:
             kind = block.split(" ", 1)[0]
             if not kinds or kind in kinds:
                 out.append(XEvent(kind, block))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from nbclient import NotebookClient
 
 from jupyter_desktop.backends import _proc
+from jupyter_desktop.backends.local import registry_dir
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
@@ -19,9 +21,9 @@ def test_notebook_runs(name: str, tmp_path: Path, monkeypatch):
     # A kernel of its own with no server to find: the notebooks' desktops run in the kernel.
     for var in ("JUPYTER_DESKTOP_URL", "JUPYTER_DESKTOP_TOKEN", "JPY_PARENT_PID"):
         monkeypatch.delenv(var, raising=False)
-    before = set(_proc.marked_processes())
     shutil.copy(NOTEBOOKS / name, tmp_path / name)
     nb = nbformat.read(tmp_path / name, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("import os; print('kernel pid', os.getpid())"))
     NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     outputs = [o for cell in nb.cells for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
@@ -31,6 +33,15 @@ def test_notebook_runs(name: str, tmp_path: Path, monkeypatch):
     if name == "quickstart.ipynb":
         shown = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
         assert shown, "displaying the Desktop did not produce the live view"
-    # every desktop the notebook started is gone with its kernel
-    left = set(_proc.marked_processes()) - before
-    assert not left, f"desktops left running: {left}"
+    # every desktop the notebook's kernel started is gone with it (its registry entries and processes)
+    kernel = int(text.rsplit("kernel pid", 1)[1].split()[0])
+    owned = [entry.name for entry in registry_dir().iterdir() if _owner(entry) == kernel]
+    assert not owned, f"desktops of the kernel left behind: {owned}"
+    assert not _proc.marked_processes(owned)
+
+
+def _owner(entry: Path) -> int | None:
+    try:
+        return json.loads((entry / "desktop.json").read_text()).get("owner_pid")
+    except (OSError, ValueError):
+        return None

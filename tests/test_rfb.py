@@ -69,7 +69,7 @@ def test_vnc_password_auth(xvnc_with_password: str):
 
 def test_no_server_is_a_clear_error(tmp_path: Path):
     with pytest.raises(RFBError, match="cannot connect to the VNC server"):
-        run(RFBClient.open(str(tmp_path / "nothing.sock")))
+        run(RFBClient.open(str(tmp_path / "nothing.sock"), timeout=1))
 
 
 # ---------------------------------------------------------------- a fake server for malformed input

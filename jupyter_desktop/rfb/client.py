@@ -73,6 +73,10 @@ else:  # Python 3.10
             handle.cancel()
 
 
+class _NotListening(RFBError):
+    """Nothing listens there (yet): a server that is still starting, or none at all."""
+
+
 class _NoGreeting(RFBProtocolError):
     """The server hung up before its first byte (it may still be starting): worth another try."""
 
@@ -143,7 +147,13 @@ class RFBClient:
         """Connect to a unix socket ``path`` or ``host:port``, authenticate, and fetch the first frame."""
         deadline = time.monotonic() + timeout
         while True:
-            client = await cls._connect(path, host, port, timeout)
+            try:
+                client = await cls._connect(path, host, port, timeout)
+            except _NotListening:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.05)  # a server that is still starting
+                continue
             try:
                 try:
                     await asyncio.wait_for(client._handshake(password), timeout)
@@ -178,7 +188,8 @@ class RFBClient:
             reader, writer = await asyncio.wait_for(opening, timeout)
         except (OSError, asyncio.TimeoutError) as exc:
             where = path or f"{host}:{port}"
-            raise RFBError(f"cannot connect to the VNC server at {where}: {exc or 'timed out'}") from exc
+            kind = _NotListening if isinstance(exc, (ConnectionRefusedError, FileNotFoundError)) else RFBError
+            raise kind(f"cannot connect to the VNC server at {where}: {exc or 'timed out'}") from exc
         return cls(reader, writer, timeout)
 
     async def _read(self, n: int) -> bytes:
