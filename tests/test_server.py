@@ -14,7 +14,7 @@ from jupyter_desktop.rfb.client import PIXEL_FORMAT
 from jupyter_desktop.server.app import DesktopExtension
 from pytest_jupyter.jupyter_server import *  # noqa: F403 - the fixtures, for this module only
 
-from .conftest import eventually
+from .conftest import eventually, marked
 
 
 @pytest.fixture
@@ -246,3 +246,28 @@ def test_websocket_to_unknown_desktop(jp_asyncio_loop, jp_ws_fetch):
     with pytest.raises(HTTPClientError) as info:
         jp_asyncio_loop.run_until_complete(jp_ws_fetch("desktop", "api", "desktops", "nope", "vnc"))
     assert info.value.code == 404
+
+
+def test_idle_desktops_are_culled_but_not_watched_ones(call, jp_asyncio_loop, jp_ws_fetch, jp_serverapp, desktop_id):
+    ext = jp_serverapp.web_app.settings["jupyter_desktop"]
+    ext.idle_timeout = 60
+    other = call("desktop/api/desktops", "POST", {"profile": "none"})[1]["id"]
+    ws = jp_asyncio_loop.run_until_complete(jp_ws_fetch(*f"desktop/api/desktops/{desktop_id}/vnc".split("/")))
+    jp_asyncio_loop.run_until_complete(ws.read_message())  # the viewer is connected
+    for session in ext.manager.list():
+        session.last_activity -= 3600  # both idle for an hour
+    jp_asyncio_loop.run_until_complete(ext._cull_idle())
+    assert call(f"desktop/api/desktops/{other}")[0] == 404  # stopped
+    assert call(f"desktop/api/desktops/{desktop_id}")[1]["status"] == "running"  # someone is watching
+    assert not marked(other)
+    ws.close()
+
+
+def test_server_config_restricts_profiles_and_backends(call, jp_serverapp):
+    ext = jp_serverapp.web_app.settings["jupyter_desktop"]
+    ext.allowed_profiles = ["none"]
+    status, reply = call("desktop/api/desktops", "POST", {"profile": "xfce"})
+    assert status == 400 and "profile 'xfce' is not allowed here; allowed: none" in reply["message"]
+    ext.allowed_backends = ["local"]
+    status, reply = call("desktop/api/desktops", "POST", {"profile": "none", "backend": "docker"})
+    assert status == 400 and "backend 'docker' is not allowed" in reply["message"]
