@@ -18,6 +18,7 @@ from jupyter_desktop import Desktop, DesktopClosedError, InvalidInputError
 from jupyter_desktop.remote import RemoteSession
 
 from .conftest import CLEAN_SHELL, eventually, marked, read_text
+from .test_lifecycle import _cmdline
 
 TOKEN = "test-token-123"
 
@@ -202,9 +203,10 @@ def test_sigkilled_server_orphans_are_reaped_by_the_next_server(tmp_path):
     srv = JupyterServer(tmp_path)
     desktop_id = srv.api("POST", json={"profile": "openbox"}).json()["id"]
     # something in the desktop that survives PR_SET_PDEATHSIG: it ignores SIGTERM
-    srv.api("POST", f"/{desktop_id}/processes", json={"command": ["setsid", "sh", "-c", "trap '' TERM HUP; while true; do sleep 1; done"]})
-    srv.stop(signal.SIGKILL)
-    eventually(lambda: marked(desktop_id), what="a survivor")  # the stubborn one
+    stubborn = ["setsid", "sh", "-c", "trap '' TERM HUP; while true; do sleep 1; done"]
+    srv.api("POST", f"/{desktop_id}/processes", json={"command": stubborn})
+    eventually(lambda: any("trap" in _cmdline(p) for p in marked(desktop_id)), what="the stubborn app running")
+    srv.stop(signal.SIGKILL)  # it ignores the SIGTERM PR_SET_PDEATHSIG sends: only a reaper ends it
     again = JupyterServer(tmp_path)
     try:
         eventually(lambda: not marked(desktop_id), timeout=20, what="orphans reaped by the new server")
