@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import socket
 import statistics
 import struct
@@ -164,6 +165,8 @@ def report(label: str, times: list[float], size: int, baseline: float | None = N
 
 
 def main() -> None:
+    # SIGTERM (a `timeout`, Ctrl-C's cousin) must still run the finally below: it stops the servers.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser()
     parser.add_argument("--frames", type=int, default=60)
     args = parser.parse_args()
