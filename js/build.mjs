@@ -1,6 +1,8 @@
-// Bundle the browser side with esbuild: src/viewer.js (+ the CSS it imports) ->
-// ../jupyter_desktop/static/viewer.{js,css}, ESM, minified, noVNC included (no CDN: classrooms are offline),
-// plus THIRD-PARTY-LICENSES.txt with the licence texts of everything bundled from node_modules.
+// Bundle the browser side with esbuild, ESM, minified, noVNC included (no CDN: classrooms are offline):
+//   src/viewer.js (+ the CSS it imports) -> ../jupyter_desktop/static/viewer.{js,css}   the pages
+//   src/widget.js (+ the CSS it imports) -> ../jupyter_desktop/static/widget.{js,css}   the notebook widget (anywidget)
+// Each is one self-contained file (anywidget loads its ESM as a single module: no shared chunks), with
+// THIRD-PARTY-LICENSES.txt next to them: the licence texts of everything bundled from node_modules.
 //
 //   node build.mjs            production build
 //   node build.mjs --dev      unminified, with source maps
@@ -17,13 +19,13 @@ const dev = process.argv.includes("--dev");
 const watch = process.argv.includes("--watch");
 
 const BANNER =
-  "/*! jupyter_desktop viewer. Bundles noVNC (MPL-2.0, https://github.com/novnc/noVNC) and pako (MIT); " +
+  "/*! jupyter_desktop front end. Bundles noVNC (MPL-2.0, https://github.com/novnc/noVNC) and pako (MIT); " +
   "licence texts in THIRD-PARTY-LICENSES.txt next to this file. */";
 
 /** @type {import("esbuild").BuildOptions} */
 const options = {
   absWorkingDir: here,
-  entryPoints: { viewer: "src/viewer.js" },
+  entryPoints: { viewer: "src/viewer.js", widget: "src/widget.js" },
   outdir,
   bundle: true,
   format: "esm",
@@ -32,7 +34,7 @@ const options = {
   minify: !dev,
   sourcemap: dev ? "linked" : false,
   legalComments: "eof",
-  banner: { js: BANNER, css: "/*! jupyter_desktop viewer */" },
+  banner: { js: BANNER, css: "/*! jupyter_desktop */" },
   metafile: true,
   logLevel: "info",
 };
@@ -73,8 +75,8 @@ function thirdPartyLicenses(metafile) {
     }
   }
   const out = [
-    "Third-party software bundled in jupyter_desktop/static/viewer.js",
-    "=================================================================",
+    "Third-party software bundled in jupyter_desktop/static/viewer.js and widget.js",
+    "==============================================================================",
     "",
     "The packages below are bundled unmodified from their npm releases. Their source code is available",
     "from the npm registry and the repositories named below.",

@@ -11,6 +11,7 @@ with none, ``Desktop`` runs its desktop in-process.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -253,11 +254,35 @@ class RemoteSession:
         from tornado.websocket import websocket_connect
 
         url = str(self.client.base_url.join(f"{self._path}/vnc")).replace("http", "ws", 1)
-        ws = await websocket_connect(HTTPRequest(url, headers=dict(self.client.headers)), subprotocols=["binary"])
+        # Messages are gathered as they come, so that one read() takes all that arrived since the last: the
+        # tunnel paces its comm messages, and one comm message per WebSocket message would cap the throughput.
+        pending = bytearray()
+        arrived = asyncio.Event()
+        ended = False
+
+        def on_message(message: str | bytes | None) -> None:
+            nonlocal ended
+            if message is None:
+                ended = True
+            else:
+                pending.extend(message if isinstance(message, bytes) else message.encode())
+            arrived.set()
+
+        ws = await websocket_connect(
+            HTTPRequest(url, headers=dict(self.client.headers)), subprotocols=["binary"], on_message_callback=on_message
+        )
+        # Input events are small writes: without TCP_NODELAY, Nagle holds one back until the previous is
+        # acknowledged (up to 40 ms of delayed ACK).
+        if ws.protocol is not None:
+            ws.protocol.set_nodelay(True)
 
         async def read(n: int) -> bytes:
-            message = await ws.read_message()
-            return b"" if message is None else message if isinstance(message, bytes) else message.encode()
+            while not pending and not ended:
+                arrived.clear()
+                await arrived.wait()
+            data = bytes(pending[:n])
+            del pending[:n]
+            return data
 
         def write(data: bytes | None) -> None:
             if data is None:

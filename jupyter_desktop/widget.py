@@ -22,6 +22,8 @@ from typing import Any
 import anywidget
 import traitlets
 
+from .errors import DesktopClosedError
+
 __all__ = ["DesktopView"]
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -49,9 +51,18 @@ class _Channel:
         self.reader: Any = None
         self.writer: Any = None
         self.task: asyncio.Task[None] | None = None
+        self.reason = "closed"  # what the view is told when the channel ends; "closed" = the view closed it
+
+    def start(self) -> None:
+        """On the loop: run the relay; whatever ends it (even a cancel before it ran) tells the view."""
+        self.task = asyncio.get_running_loop().create_task(self.run())
+        self.task.add_done_callback(self._finished)
+
+    def cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
 
     async def run(self) -> None:
-        reason = "the desktop stopped"
         try:
             self.reader, self.writer = await self.widget._open_vnc()
             self.widget._post({"op": "open", "channel": self.channel})
@@ -62,17 +73,20 @@ class _Channel:
                 await asyncio.sleep(max(0.0, last + 1 / MAX_MESSAGES_PER_SECOND - time.monotonic()))
                 data = await self.reader(CHUNK)
                 if not data:
+                    self.reason = "the desktop stopped"
                     break
                 last = time.monotonic()
                 self.widget._post({"op": "data", "channel": self.channel}, [data])
         except asyncio.CancelledError:
-            reason = "closed"
+            self.reason = "closed"
+            raise
         except Exception as exc:  # the view shows why
-            reason = str(exc) or type(exc).__name__
-        finally:
-            self.close()
-            self.widget._post({"op": "closed", "channel": self.channel, "reason": reason})
-            self.widget._channels.pop(self.channel, None)
+            self.reason = str(exc) or type(exc).__name__
+
+    def _finished(self, _: asyncio.Task[None]) -> None:
+        self.close()
+        self.widget._channels.pop(self.channel, None)
+        self.widget._post({"op": "closed", "channel": self.channel, "reason": self.reason})
 
     def write(self, data: bytes) -> None:
         if self.writer is not None:
@@ -120,7 +134,12 @@ class DesktopView(anywidget.AnyWidget):
     def refresh(self) -> None:
         """Copy the desktop's state into the view (id, size, status, how to reach it)."""
         d = self._desktop
-        info = d.info if not d._closed else {"status": "stopped", "id": d.id}
+        try:
+            info = d.info if not d._closed else {"status": "stopped", "id": d.id}
+        except DesktopClosedError as exc:  # stopped elsewhere (the launcher's list, another kernel)
+            info = {"status": "stopped", "error": str(exc)}
+        except Exception as exc:  # the server cannot be reached: the view says why
+            info = {"status": "error", "error": f"cannot get the desktop's status: {exc}"}
         with self.hold_sync():
             self.desktop_id = d.id
             self.status = info.get("status", "stopped")
@@ -156,17 +175,17 @@ class DesktopView(anywidget.AnyWidget):
         channel = str(content.get("channel", ""))
         op = content.get("op")
         runner = self._desktop._runner
-        if op == "open" and channel not in self._channels:
+        if op == "open" and channel and channel not in self._channels:
             tunnel = _Channel(self, channel)
             self._channels[channel] = tunnel
-            runner.loop.call_soon_threadsafe(lambda: setattr(tunnel, "task", runner.loop.create_task(tunnel.run())))
+            runner.loop.call_soon_threadsafe(tunnel.start)
         elif op == "data" and channel in self._channels:
             tunnel = self._channels[channel]
             data = b"".join(bytes(b) for b in buffers)
-            runner.loop.call_soon_threadsafe(tunnel.write, data)
+            if data:
+                runner.loop.call_soon_threadsafe(tunnel.write, data)
         elif op == "close" and channel in self._channels:
-            tunnel = self._channels[channel]
-            runner.loop.call_soon_threadsafe(lambda: tunnel.task.cancel() if tunnel.task else None)
+            runner.loop.call_soon_threadsafe(self._channels[channel].cancel)
 
     async def _open_vnc(self) -> tuple[Any, Any]:
         """(read(n) coroutine, write(bytes | None) function) for a fresh connection to the desktop's RFB."""
@@ -175,5 +194,5 @@ class DesktopView(anywidget.AnyWidget):
     def close(self) -> None:
         runner = self._desktop._runner
         for tunnel in list(self._channels.values()):
-            runner.loop.call_soon_threadsafe(lambda t=tunnel: t.task.cancel() if t.task else None)
+            runner.loop.call_soon_threadsafe(tunnel.cancel)
         super().close()

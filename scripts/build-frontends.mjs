@@ -1,5 +1,5 @@
 // Build jupyter_desktop's two front ends, each only when its outputs are missing or older than its sources:
-//   js/            -> jupyter_desktop/static/viewer.{js,css} + THIRD-PARTY-LICENSES.txt   (esbuild)
+//   js/            -> jupyter_desktop/static/{viewer,widget}.{js,css} + THIRD-PARTY-LICENSES.txt   (esbuild)
 //   labextension/  -> jupyter_desktop/labextension/                                       (@jupyterlab/builder)
 // Dependencies come from each project's package-lock.json (`npm ci`), reinstalled only when the lockfile changed.
 //
@@ -22,7 +22,13 @@ const PROJECTS = [
   {
     name: "js",
     sources: ["js/src", "js/build.mjs", "js/package.json", "js/package-lock.json"],
-    outputs: ["jupyter_desktop/static/viewer.js", "jupyter_desktop/static/viewer.css", "jupyter_desktop/static/THIRD-PARTY-LICENSES.txt"],
+    outputs: [
+      "jupyter_desktop/static/viewer.js",
+      "jupyter_desktop/static/viewer.css",
+      "jupyter_desktop/static/widget.js",
+      "jupyter_desktop/static/widget.css",
+      "jupyter_desktop/static/THIRD-PARTY-LICENSES.txt",
+    ],
   },
   {
     name: "labextension",

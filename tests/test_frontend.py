@@ -29,6 +29,25 @@ def test_viewer_bundle_is_built_and_self_contained():
     assert js.stat().st_size < 300_000, f"viewer.js grew to {js.stat().st_size} bytes"
 
 
+def test_widget_bundle_is_built_and_self_contained():
+    """The notebook widget's ESM (anywidget's _esm) and CSS: one file each, noVNC inside, no CDN, and small
+    (anywidget sends the ESM to the front end for every widget it creates)."""
+    from jupyter_desktop.widget import DesktopView
+
+    js, css = STATIC / "widget.js", STATIC / "widget.css"
+    assert js.is_file() and css.is_file(), BUILD_HINT
+    code = js.read_text()
+    assert "clipboardPasteFrom" in code and "jupyter-config-data" in code  # noVNC and the transport choice
+    assert re.search(r"export\s*\{[^}]*\bas default\b", code), "anywidget needs a default export"
+    assert not re.search(r"""\bimport\s*(?:[\w{}*\s,]+from\s*)?["'](?:https?:)?//""", code)
+    assert not re.search(r"(unpkg\.com|cdn\.jsdelivr|esm\.sh|cdnjs)", code)
+    assert code.count("Raw channel missing property") == 1, "noVNC bundled more than once"
+    assert js.stat().st_size < 300_000, f"widget.js grew to {js.stat().st_size} bytes"
+    assert ".jd-widget" in css.read_text()
+    assert "THIRD-PARTY-LICENSES.txt" in code[:400]
+    assert str(DesktopView._esm) == code and str(DesktopView._css) == css.read_text()  # what anywidget sends
+
+
 def test_third_party_licences_are_shipped():
     text = (STATIC / "THIRD-PARTY-LICENSES.txt").read_text()
     assert "@novnc/novnc" in text and "Mozilla Public License Version 2.0" in text

@@ -212,3 +212,27 @@ def test_sigkilled_server_orphans_are_reaped_by_the_next_server(tmp_path):
         eventually(lambda: not marked(desktop_id), timeout=20, what="orphans reaped by the new server")
     finally:
         again.stop()
+
+
+def test_widget_tunnel_relays_the_server_proxy(as_kernel, monkeypatch):
+    """A page that cannot reach the server itself (VS Code on a remote server): the widget's view asks the
+    kernel, which relays RFB between the comm and the server's WebSocket proxy."""
+    import struct
+
+    from .test_widget_magic import FakeFrontEnd
+
+    with Desktop(profile="none", width=640, height=400) as d:
+        view = d.view()
+        assert view.ws_url == f"desktop/api/desktops/{d.id}/vnc"
+        front = FakeFrontEnd(view, monkeypatch)
+        front.post({"type": "tunnel", "op": "open", "channel": "vs"})
+        assert front.read(12) == b"RFB 003.008\n"
+        front.post({"type": "tunnel", "op": "data", "channel": "vs"}, b"RFB 003.008\n")
+        assert 1 in front.read(front.read(1)[0])  # security type None offered
+        front.post({"type": "tunnel", "op": "data", "channel": "vs"}, b"\x01")
+        assert front.read(4) == b"\0\0\0\0"
+        front.post({"type": "tunnel", "op": "data", "channel": "vs"}, b"\x01")  # ClientInit
+        assert struct.unpack(">HH", front.read(4)) == (640, 400)
+        front.post({"type": "tunnel", "op": "close", "channel": "vs"})
+        eventually(lambda: any(e.get("op") == "closed" for e in front.events), what="tunnel closed")
+        eventually(lambda: not view._channels, what="channel gone")

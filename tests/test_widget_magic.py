@@ -9,7 +9,7 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from PIL import Image
 
-from jupyter_desktop import Desktop, InvalidInputError
+from jupyter_desktop import Desktop, DesktopClosedError, InvalidInputError
 from jupyter_desktop.widget import DesktopView
 
 from .conftest import eventually, marked, start_desktop
@@ -77,6 +77,37 @@ def test_comm_tunnel_relays_rfb(desktop: Desktop, monkeypatch):
     front.post({"type": "tunnel", "op": "close", "channel": "c1"})
     eventually(lambda: any(e.get("op") == "closed" for e in front.events), what="tunnel closed")
     assert not desktop.view()._channels
+
+
+def test_tunnel_closed_before_it_ran_still_tells_the_view(desktop: Desktop, monkeypatch):
+    """A view that opens and closes a channel at once (a kernel busy until both arrive): the channel ends,
+    the view hears "closed", nothing is left behind."""
+    front = FakeFrontEnd(desktop.view(), monkeypatch)
+    front.post({"type": "tunnel", "op": "open", "channel": "quick"})
+    front.post({"type": "tunnel", "op": "close", "channel": "quick"})
+    eventually(lambda: any(e.get("op") == "closed" for e in front.events), what="closed")
+    assert [e for e in front.events if e.get("op") == "closed"] == [
+        {"type": "tunnel", "op": "closed", "channel": "quick", "reason": "closed"}
+    ]
+    assert not desktop.view()._channels
+    front.post({"type": "tunnel", "op": "data", "channel": "quick"}, b"late")  # ignored
+    front.post({"type": "tunnel", "op": "open", "channel": ""})  # no id: ignored
+    assert not desktop.view()._channels
+
+
+def test_refresh_says_when_the_desktop_is_gone(monkeypatch):
+    d = start_desktop("xvnc", "none")
+    view = d.view()
+    monkeypatch.setattr(view, "send", lambda *a, **k: None)
+
+    def gone(*_: object) -> None:
+        raise DesktopClosedError("no desktop with id x")
+
+    monkeypatch.setattr(type(d), "info", property(gone))
+    view.refresh()
+    assert (view.status, view.error) == ("stopped", "no desktop with id x")
+    monkeypatch.undo()
+    d.close()
 
 
 def test_toolbar_terminate_and_restart(monkeypatch):

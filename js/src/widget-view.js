@@ -1,0 +1,564 @@
+// The notebook widget's view (anywidget): the live desktop in a cell, with a toolbar.
+// widget.js is the entry (it brings noVNC); this module takes RFB as a parameter so tests can pass a fake.
+//
+// Traits (jupyter_desktop/widget.py): desktop_id, ws_url, viewer_url, status, error, screen_width/height,
+// view_only, scale ("fit" | "1:1"), size ("compact" | "full"), resize_remote. Changes apply live both ways
+// (the toolbar's toggles set view_only, scale and size). Messages to the kernel: terminate, restart, refresh,
+// and the comm tunnel (tunnel.js).
+
+import { DesktopApi } from "./api.js";
+import { DesktopConnection } from "./connection.js";
+import { download, h, icon } from "./dom.js";
+import { statusTone } from "./format.js";
+import { icons } from "./icons.js";
+import { createButton } from "./toolbar.js";
+import { isRelativePath, jupyterPage, Transport } from "./transport.js";
+import { join } from "./urls.js";
+
+export const COMPACT_HEIGHT = 300;
+const MIN_FULL_HEIGHT = 200;
+const CONFIRM_MS = 4000;
+const NOTE_MS = 3000;
+
+/** DesktopConnection's scale mode for the model's traits. */
+export function scaleMode(scale, resizeRemote) {
+  if (resizeRemote) return "remote";
+  return scale === "1:1" ? "none" : "scale";
+}
+
+/**
+ * Height of the stage (px): compact is COMPACT_HEIGHT; full is the screen's height at the stage's width (fit,
+ * or when the remote follows the widget) or the screen's own height (1:1), at most `maxHeight`.
+ */
+export function stageHeight({ size, scale, resizeRemote, width, screenWidth, screenHeight, maxHeight }) {
+  if (size !== "full") return COMPACT_HEIGHT;
+  const sw = screenWidth > 0 ? screenWidth : 1280;
+  const sh = screenHeight > 0 ? screenHeight : 800;
+  const natural = scale === "1:1" && !resizeRemote ? sh : width > 0 ? Math.round((width * sh) / sw) : sh;
+  const cap = maxHeight > 0 ? maxHeight : natural;
+  return Math.max(Math.min(MIN_FULL_HEIGHT, cap), Math.min(natural, cap));
+}
+
+const cap = (s) => s.charAt(0).toUpperCase() + s.slice(1);
+
+/**
+ * The status badge: the desktop's status (the kernel's or the server's word) and, while it runs, the
+ * connection's. Returns {text, tone, detail}; tone drives the colour (ok, busy, warn, error, idle), detail
+ * is the hover text (the error message).
+ */
+export function describeView(status, error, state, via = "", now = Date.now()) {
+  const s = state || { phase: "idle" };
+  if (status === "error") return { text: "error", tone: "error", detail: error || "The desktop failed." };
+  if (status === "stopped") return { text: "stopped", tone: "idle", detail: error || "The desktop has stopped." };
+  if (status === "starting" || status === "stopping") return { text: status, tone: "busy", detail: `The desktop is ${status}.` };
+  switch (s.phase) {
+    case "connected":
+      return { text: "running", tone: "ok", detail: via ? `Connected ${via}.` : "Connected." };
+    case "waiting":
+      return { text: s.status || "starting", tone: "busy", detail: `The desktop is ${s.status || "starting"}.` };
+    case "reconnecting": {
+      const secs = s.retryAt ? Math.ceil((s.retryAt - now) / 1000) : 0;
+      return { text: secs > 0 ? `reconnecting in ${secs}s` : "reconnecting", tone: "warn", detail: s.message || "The connection dropped." };
+    }
+    case "stopped":
+      if (s.reason === "closed") return { text: "disconnected", tone: "idle", detail: "Not connected: Reconnect to see the desktop." };
+      if (s.reason === "stopped") return { text: "stopped", tone: "idle", detail: s.message || "The desktop has stopped." };
+      if (s.reason === "not-found") return { text: "not found", tone: "error", detail: s.message || "This desktop does not exist (any more)." };
+      return { text: "error", tone: "error", detail: s.message || "The connection failed." };
+    default:
+      return { text: "connecting", tone: "busy", detail: "Connecting to the desktop…" };
+  }
+}
+
+/** fetch() with JupyterLab's token header when the page config has one (cookie auth covers the rest). */
+function tokenFetch(token, win) {
+  return (url, init = {}) => {
+    const headers = { ...(init.headers || {}) };
+    if (token) headers.Authorization = `token ${token}`;
+    return win.fetch(url, { ...init, headers });
+  };
+}
+
+/**
+ * Render one view of the model into `el`. Returns the cleanup function anywidget calls when the view goes.
+ * @param {object} o
+ * @param {object} o.model   anywidget model
+ * @param {HTMLElement} o.el
+ * @param {Function} o.RFB   noVNC's RFB class
+ * @param {Function} [o.WebSocket]
+ * @param {object} [o.tunnel]  CommChannel options
+ */
+export function renderDesktopView({ model, el, RFB, WebSocket, tunnel, doc = document, win = window }) {
+  const page = jupyterPage(doc);
+  const api = page ? new DesktopApi(page.baseUrl, { fetch: tokenFetch(page.token, win) }) : null;
+  const disposers = [];
+  const on = (event, fn) => {
+    model.on(event, fn);
+    disposers.push(() => model.off(event, fn));
+  };
+  const timers = new Set();
+  const later = (ms, fn) => {
+    const t = setTimeout(() => {
+      timers.delete(t);
+      fn();
+    }, ms);
+    timers.add(t);
+    return t;
+  };
+  const get = (name) => model.get(name);
+  const setTrait = (name, value) => {
+    if (get(name) === value) return;
+    model.set(name, value);
+    model.save_changes();
+  };
+
+  // ---- DOM
+  const root = h("div", { class: "jd-app jd-widget" });
+  const badgeText = h("span", { class: "jd-status-text" });
+  const badge = h("span", { class: "jd-status", role: "status", "aria-live": "polite" }, h("span", { class: "jd-status-dot" }), badgeText);
+  const title = h("span", { class: "jd-title" });
+  const note = h("span", { class: "jd-note", role: "status", "aria-live": "polite", hidden: true });
+
+  const viewOnlyButton = createButton({
+    label: "View only",
+    title: "View only: the desktop ignores your mouse and keyboard",
+    icon: icons.eye,
+    toggle: true,
+    showLabel: false,
+    onClick: (pressed) => {
+      setTrait("view_only", pressed);
+      applyViewOnly();
+      if (!pressed) connection.focus();
+    },
+  });
+  const scaleButton = createButton({
+    label: "Actual size",
+    title: "Actual size (1:1, with scrollbars) or scaled to fit the cell",
+    icon: icons.actual,
+    toggle: true,
+    showLabel: false,
+    onClick: (pressed) => {
+      setTrait("scale", pressed ? "1:1" : "fit");
+      applyScale();
+    },
+  });
+  const sizeButton = createButton({
+    label: "Full size",
+    title: "Full size or compact (about 300 px high)",
+    icon: icons.rows,
+    toggle: true,
+    showLabel: false,
+    onClick: (pressed) => {
+      setTrait("size", pressed ? "full" : "compact");
+      layout();
+    },
+  });
+  const canFullscreen = typeof root.requestFullscreen === "function" && doc.fullscreenEnabled !== false;
+  const fullscreenButton = canFullscreen
+    ? createButton({
+        label: "Full screen",
+        icon: icons.fullscreen,
+        showLabel: false,
+        onClick: () => {
+          const done = doc.fullscreenElement === root ? doc.exitFullscreen() : root.requestFullscreen();
+          Promise.resolve(done).catch((err) => say(`Full screen refused: ${err && err.message ? err.message : err}`, "error"));
+        },
+      })
+    : null;
+  const newTab = h(
+    "a",
+    { class: "jd-button", target: "_blank", rel: "noopener", title: "Open in a new tab (the full-page viewer)", "aria-label": "Open in a new tab", hidden: true },
+    icon(icons.external),
+  );
+  const reconnectButton = createButton({ label: "Reconnect", icon: icons.refresh, showLabel: false, onClick: () => reconnect() });
+  const canCopy = !!(win.ClipboardItem && win.navigator && win.navigator.clipboard && typeof win.navigator.clipboard.write === "function");
+  const copyButton = canCopy
+    ? createButton({ label: "Copy screenshot", title: "Copy a screenshot to the clipboard (PNG)", icon: icons.copy, showLabel: false, onClick: () => copyScreenshot() })
+    : null;
+  const downloadButton = createButton({ label: "Download screenshot", title: "Download a screenshot (PNG)", icon: icons.download, showLabel: false, onClick: () => downloadScreenshot() });
+  const terminateButton = createButton({
+    label: "Terminate",
+    title: "Terminate the desktop and everything running in it (asks the kernel)",
+    icon: icons.power,
+    showLabel: false,
+    onClick: () => terminate(),
+  });
+  terminateButton.classList.add("jd-danger");
+  const confirmLabel = h("span", { class: "jd-button-label", hidden: true }, "Click again to terminate");
+  terminateButton.append(confirmLabel);
+
+  const toolbar = h(
+    "div",
+    { class: "jd-toolbar", role: "toolbar", "aria-label": "Desktop" },
+    h("div", { class: "jd-toolbar-group" }, badge, title, note),
+    h("div", { class: "jd-toolbar-spacer" }),
+    h("div", { class: "jd-toolbar-group" }, [viewOnlyButton, scaleButton, sizeButton, fullscreenButton, newTab, reconnectButton, copyButton, downloadButton, terminateButton]),
+  );
+
+  // noVNC's target. data-lm-suppress-shortcuts: JupyterLab's shortcuts (a, b, dd, Shift+Enter...) stay out of it.
+  const screen = h("div", { class: "jd-screen", "data-lm-suppress-shortcuts": "true" });
+  const lastFrame = h("img", { class: "jd-last-frame", alt: "", hidden: true });
+  const overlayTitle = h("div", { class: "jd-overlay-title" });
+  const overlayDetail = h("div", { class: "jd-overlay-detail" });
+  const overlayActions = h("div", { class: "jd-overlay-actions" });
+  const overlay = h("div", { class: "jd-overlay", role: "alert" }, h("div", { class: "jd-overlay-box" }, overlayTitle, overlayDetail, overlayActions));
+  const stage = h("div", { class: "jd-stage" }, screen, lastFrame, overlay);
+  root.append(toolbar, stage);
+  el.appendChild(root);
+
+  // ---- the connection
+  let known = { status: get("status"), error: get("error") }; // the freshest word on the desktop's status
+  let lastRefresh = 0;
+  const requestRefresh = () => {
+    const now = Date.now();
+    if (now - lastRefresh < 1000) return;
+    lastRefresh = now;
+    send({ type: "refresh" });
+  };
+  const send = (msg) => {
+    try {
+      model.send(msg);
+      return true;
+    } catch (err) {
+      say(`The kernel is not reachable: ${err && err.message ? err.message : err}`, "error");
+      return false;
+    }
+  };
+
+  const transport = new Transport({
+    model,
+    page,
+    href: win.location ? win.location.href : "",
+    WebSocket,
+    tunnel,
+    onFallback: () => later(0, () => connection.retryNow()),
+  });
+
+  async function checkStatus() {
+    const id = get("desktop_id");
+    if (transport.plan().kind === "websocket" && api && id) {
+      try {
+        const desktop = await api.get(id);
+        known = { status: desktop.status, error: desktop.error || "" };
+        return desktop;
+      } catch (err) {
+        // 404: this page's server does not hold the desktop (a kernel on another server, or it is gone);
+        // the kernel knows which, and can relay. Other failures: the kernel's word too.
+        if (err && err.status === 404) transport.wsBroken = true;
+      }
+    }
+    requestRefresh(); // the traits may be stale; the kernel answers with fresh ones (the next check sees them)
+    known = { status: get("status"), error: get("error") };
+    return { id, status: known.status, error: known.error || null };
+  }
+
+  const connection = new DesktopConnection({
+    target: screen,
+    url: () => {
+      const channel = transport.open();
+      root.dataset.transport = transport.current.kind;
+      return channel;
+    },
+    RFB,
+    checkStatus,
+    viewOnly: !!get("view_only"),
+    scaleMode: scaleMode(get("scale"), get("resize_remote")),
+    backoff: { initial: 1000, max: 15000 },
+  });
+
+  const via = () =>
+    transport.current && transport.current.kind === "tunnel"
+      ? `through the kernel (comm tunnel: ${transport.current.reason})`
+      : "through the Jupyter server's WebSocket";
+
+  let ticker = null; // the reconnect countdown
+  function renderBadge() {
+    const state = connection.state;
+    const d = describeView(known.status, known.error, state, via());
+    badge.dataset.tone = d.tone;
+    badgeText.textContent = d.text;
+    badge.title = d.detail;
+    root.dataset.status = known.status || "";
+    terminateButton.disabled = known.status === "stopped";
+    const ticking = state.phase === "reconnecting" && !!state.retryAt;
+    if (ticking && !ticker) {
+      ticker = setInterval(() => {
+        renderBadge();
+        if (connection.state.phase === "reconnecting") overlayTitle.textContent = cap(describeView(known.status, known.error, connection.state).text);
+      }, 500);
+    } else if (!ticking && ticker) {
+      clearInterval(ticker);
+      ticker = null;
+    }
+  }
+
+  function renderOverlay(state) {
+    const visible = state.phase !== "connected";
+    overlay.hidden = !visible;
+    stage.classList.toggle("jd-disconnected", visible && state.phase !== "connecting");
+    if (!visible) return;
+    const d = describeView(known.status, known.error, state);
+    overlay.dataset.tone = d.tone;
+    overlayTitle.textContent = cap(d.text);
+    overlayDetail.textContent = d.detail;
+    overlayActions.textContent = "";
+    const action = (label, fn, primary = false) =>
+      h("button", { type: "button", class: `jd-button${primary ? " jd-primary" : ""}`, onclick: fn }, label);
+    if (state.phase === "reconnecting" || state.phase === "waiting") overlayActions.append(action("Retry now", () => connection.retryNow(), true));
+    else if (state.phase === "stopped") {
+      if (known.status === "error") overlayActions.append(action("Restart desktop", () => restart(), true));
+      else if (state.reason === "closed" || state.reason === "error") overlayActions.append(action("Reconnect", () => reconnect(), true));
+    }
+  }
+
+  connection.addEventListener("state", (e) => {
+    const state = e.detail;
+    root.dataset.state = state.phase;
+    renderBadge();
+    renderOverlay(state);
+    if (state.phase === "connected") {
+      watchCanvas();
+      layout();
+    }
+  });
+  connection.addEventListener("desktop", () => renderBadge());
+  connection.addEventListener("frame", (e) => {
+    if (e.detail && e.detail.dataUrl) {
+      lastFrame.src = e.detail.dataUrl;
+      lastFrame.hidden = false;
+    } else {
+      lastFrame.hidden = true;
+      lastFrame.removeAttribute("src");
+    }
+  });
+
+  // ---- actions
+  function say(text, tone = "") {
+    note.textContent = text;
+    note.dataset.tone = tone;
+    note.hidden = !text;
+    if (note._timer) clearTimeout(note._timer);
+    if (text) note._timer = later(NOTE_MS, () => (note.hidden = true));
+  }
+
+  function reconnect() {
+    transport.reset();
+    requestRefresh();
+    connection.close();
+    transport.close();
+    connection.retryNow();
+  }
+
+  function restart() {
+    overlayDetail.textContent = "Restarting…";
+    send({ type: "restart" });
+  }
+
+  let confirming = null;
+  function terminate() {
+    if (!confirming) {
+      confirmLabel.hidden = false;
+      terminateButton.dataset.confirm = "true";
+      confirming = later(CONFIRM_MS, resetTerminate);
+      return;
+    }
+    resetTerminate();
+    if (send({ type: "terminate" })) say("Asked the kernel to terminate the desktop.");
+  }
+  function resetTerminate() {
+    if (confirming) {
+      clearTimeout(confirming);
+      timers.delete(confirming);
+    }
+    confirming = null;
+    confirmLabel.hidden = true;
+    delete terminateButton.dataset.confirm;
+  }
+
+  const shotName = () => `desktop-${get("desktop_id") || "view"}-${new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19)}.png`;
+
+  function copyScreenshot() {
+    // The blob goes in as a promise so that write() runs inside the click (browsers want a user gesture).
+    const png = connection.toBlob("image/png").then((blob) => blob || Promise.reject(new Error("not connected")));
+    let item;
+    try {
+      item = new win.ClipboardItem({ "image/png": png });
+    } catch {
+      return downloadScreenshot("The clipboard does not take images here: downloaded instead.");
+    }
+    win.navigator.clipboard.write([item]).then(
+      () => say("Screenshot copied to the clipboard."),
+      () => downloadScreenshot("The browser refused the clipboard: downloaded instead."),
+    );
+  }
+
+  async function downloadScreenshot(message = "") {
+    const blob = await connection.toBlob("image/png");
+    if (blob) {
+      download(blob, shotName());
+      say(message || "Screenshot downloaded.");
+    } else if (api && get("viewer_url") && get("desktop_id")) {
+      download(api.screenshotUrl(get("desktop_id"), "png"), shotName()); // not connected: the server takes it
+      say(message || "Screenshot downloaded (taken by the server).");
+    } else say("Not connected: no picture to save.", "error");
+  }
+
+  // ---- traits -> view
+  function applyViewOnly() {
+    const v = !!get("view_only");
+    connection.setViewOnly(v);
+    viewOnlyButton.setPressed(v);
+    root.classList.toggle("jd-view-only", v);
+    applyLink();
+  }
+  function applyScale() {
+    const scale = get("scale") === "1:1" ? "1:1" : "fit";
+    root.dataset.scale = scale;
+    root.dataset.resizeRemote = String(!!get("resize_remote"));
+    scaleButton.setPressed(scale === "1:1");
+    applyLink();
+    layout();
+  }
+  // A hidden view (output collapsed, notebook tab in the background) has no size: it must not ask the desktop
+  // to shrink to nothing. It follows the widget again once it is shown.
+  let appliedMode = null;
+  function applyMode() {
+    let mode = scaleMode(get("scale"), get("resize_remote"));
+    if (mode === "remote" && (stage.clientWidth === 0 || stage.clientHeight === 0)) mode = "none";
+    if (mode !== appliedMode) {
+      appliedMode = mode;
+      connection.setScaleMode(mode);
+    }
+  }
+  function applyLink() {
+    const rel = get("viewer_url");
+    const shown = !!(rel && page && isRelativePath(rel));
+    newTab.hidden = !shown;
+    if (!shown) {
+      newTab.removeAttribute("href");
+      return;
+    }
+    // The tab shows the desktop as this view does: scaled (not resized: code in the notebook may rely on the
+    // screen's size) unless this view resizes the remote, and view-only if this view is.
+    const query = new URLSearchParams({ scale: get("resize_remote") ? "remote" : "scale" });
+    if (get("view_only")) query.set("view_only", "1");
+    newTab.href = `${join(page.baseUrl, rel)}?${query}`;
+  }
+  function applyTitle() {
+    const id = get("desktop_id");
+    title.textContent = id ? `Desktop ${id}` : "Desktop";
+    root.dataset.desktopId = id || "";
+  }
+
+  // ---- size
+  let canvas = null;
+  const resizer = typeof ResizeObserver !== "undefined" ? new ResizeObserver(() => layout()) : null;
+  if (resizer) resizer.observe(root);
+  function watchCanvas() {
+    const c = screen.querySelector("canvas");
+    if (c === canvas) return;
+    if (canvas && resizer) resizer.unobserve(canvas);
+    canvas = c;
+    if (canvas && resizer) resizer.observe(canvas);
+  }
+  function screenSize() {
+    if (canvas && canvas.width > 0 && canvas.height > 0) return [canvas.width, canvas.height];
+    return [get("screen_width"), get("screen_height")];
+  }
+  function layout() {
+    const size = get("size") === "full" ? "full" : "compact";
+    root.dataset.size = size;
+    sizeButton.setPressed(size === "full");
+    if (doc.fullscreenElement === root) {
+      stage.style.height = "";
+      applyMode();
+      return;
+    }
+    const [screenWidth, screenHeight] = screenSize();
+    const px = stageHeight({
+      size,
+      scale: get("scale"),
+      resizeRemote: !!get("resize_remote"),
+      width: stage.clientWidth,
+      screenWidth,
+      screenHeight,
+      maxHeight: Math.round((win.innerHeight || 800) * 0.85),
+    });
+    const value = `${px}px`;
+    if (stage.style.height !== value) stage.style.height = value;
+    applyMode();
+  }
+  const onFullscreen = () => {
+    root.classList.toggle("jd-fullscreen", doc.fullscreenElement === root);
+    if (fullscreenButton) fullscreenButton.setAttribute("aria-pressed", String(doc.fullscreenElement === root));
+    layout();
+  };
+  doc.addEventListener("fullscreenchange", onFullscreen);
+  disposers.push(() => doc.removeEventListener("fullscreenchange", onFullscreen));
+
+  on("change:view_only", applyViewOnly);
+  on("change:scale", applyScale);
+  on("change:resize_remote", applyScale);
+  on("change:size", layout);
+  on("change:screen_width", layout);
+  on("change:screen_height", layout);
+  on("change:viewer_url", applyLink);
+  on("change:desktop_id", () => {
+    applyTitle();
+    reconnect();
+  });
+  on("change:ws_url", () => {
+    const before = transport.current;
+    transport.reset();
+    const next = transport.plan();
+    if (!before || before.kind !== next.kind || before.url !== next.url) reconnect();
+  });
+  const onStatus = () => {
+    known = { status: get("status"), error: get("error") };
+    renderBadge();
+    renderOverlay(connection.state);
+    const phase = connection.state.phase;
+    if (known.status === "running" && (phase === "stopped" || phase === "waiting" || phase === "reconnecting")) {
+      if (phase === "stopped" && connection.state.reason === "closed") return; // the user disconnected
+      connection.retryNow();
+    }
+  };
+  on("change:status", onStatus);
+  on("change:error", onStatus);
+
+  // Keyboard focus goes to the desktop when its area is clicked (noVNC focuses its canvas on mousedown too).
+  screen.addEventListener("mousedown", () => connection.focus());
+  // Keys typed at the desktop stay there. noVNC stops them itself, except in view-only mode (it lets go of the
+  // keyboard): then JupyterLab would take stray typing as notebook shortcuts (r: cell to raw, dd: delete...).
+  const keep = (e) => e.stopPropagation();
+  for (const type of ["keydown", "keypress", "keyup"]) screen.addEventListener(type, keep);
+
+  applyTitle();
+  applyLink();
+  applyViewOnly();
+  applyScale();
+  layout();
+  renderBadge();
+  connection.start();
+
+  // For tests and benchmarks (and curious users in the console): the live objects behind this view.
+  root.jdView = { connection, transport, model };
+
+  return () => {
+    for (const dispose of disposers.splice(0)) {
+      try {
+        dispose();
+      } catch {
+        /* the model is gone */
+      }
+    }
+    for (const t of timers) clearTimeout(t);
+    timers.clear();
+    if (ticker) clearInterval(ticker);
+    if (resizer) resizer.disconnect();
+    connection.close();
+    transport.close();
+    delete root.jdView;
+    root.remove();
+  };
+}

@@ -1,0 +1,434 @@
+"""The notebook widget in a real JupyterLab (Chromium through Playwright) with a real kernel and real desktops.
+
+Two ways to the desktop, each checked by what the browser shows (the canvas's pixels) and by what reaches the
+desktop (where the pointer went, what an xterm received, tesseract reading the screen):
+
+- the Jupyter server's WebSocket proxy: JupyterLab with our server extension, the kernel's Desktop() lives in
+  the server; also every toolbar button (view-only, scale, size, full screen, new tab, screenshot to the
+  clipboard and as a download, reconnect, terminate) and traits set from Python applying live;
+- the comm tunnel: JupyterLab with our server extension disabled, so the kernel runs the desktop in-process
+  and the widget's RFB bytes go through the widget's comm.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+
+from .conftest import eventually, marked, ocr
+from .lab_notebook import (
+    LabNotebook,
+    canvas_geometry,
+    canvas_pixels,
+    click_desktop,
+    close,
+    quiet_lab_settings,
+    wait_widget,
+)
+from .test_browser_viewer import BASE, TOKEN, Server, chromium
+
+pytest.importorskip("jupyterlab")
+pytest.importorskip("anywidget")
+
+ORANGE = (255, 128, 0)
+TEAL = (0, 128, 128)
+VIEWPORT = {"width": 1280, "height": 1000}
+
+
+class Lab(Server):
+    """JupyterLab as its own process under BASE, with or without our server extension."""
+
+    def __init__(self, root: Path, extension: bool = True) -> None:
+        self.extension = extension
+        self.root = root
+        quiet_lab_settings(root / "lab-settings")
+        args = () if extension else ("--ServerApp.jpserver_extensions=jupyter_desktop=False",)
+        super().__init__(root, app="jupyterlab", args=args)
+
+    def ready(self) -> bool:
+        assert self.process.poll() is None, self.log_path.read_text()[-3000:]
+        try:
+            status = httpx.get(self.url + "api/status", headers={"Authorization": f"token {TOKEN}"}, timeout=2)
+            if status.status_code != 200:
+                return False
+            desktops = self.api("GET", timeout=2).status_code
+        except httpx.HTTPError:
+            return False
+        assert desktops == (200 if self.extension else 404), f"desktop API answered {desktops}"
+        return True
+
+    def stop(self) -> None:
+        if self.extension:
+            super().stop()
+            return
+        if self.process.poll() is None:
+            self.process.terminate()
+        try:
+            self.process.wait(60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    yield from chromium()
+
+
+def open_notebook(browser, lab: Lab, name: str, app: str = "lab"):
+    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=lab.origin)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(f"{exc}\n{exc.stack}"))
+    sockets: list[object] = []
+    page.on("websocket", lambda ws: sockets.append(ws))
+    nb = LabNotebook(page, lab.url, lab.root, name, app)
+    nb.errors = errors
+    nb.socket_objects = sockets
+    nb.sockets = _Urls(sockets)
+    return context, nb
+
+
+class _Urls:
+    """The URLs of a page's WebSockets, read when asked."""
+
+    def __init__(self, sockets: list[object]) -> None:
+        self._sockets = sockets
+
+    def count(self, url: str) -> int:
+        return [ws.url for ws in self._sockets].count(url)
+
+    def __iter__(self):
+        return iter([ws.url for ws in self._sockets])
+
+    def __repr__(self) -> str:
+        return repr(list(self))
+
+
+class Started:
+    """Desktop ids a test started, checked for leftover processes when the server is gone."""
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+
+    def check_gone(self) -> None:
+        eventually(lambda: not any(marked(i) for i in self.ids), timeout=30, what="no desktop process left")
+
+
+def start(nb: LabNotebook, started: Started, var: str, options: str) -> str:
+    desktop_id = nb.value(f"({var} := __import__('jupyter_desktop').Desktop({options})).id", timeout=120)
+    started.ids.append(desktop_id)
+    return desktop_id
+
+
+def show(nb: LabNotebook, var: str, desktop_id: str, transport: str):
+    nb.run(var)  # the cell's value: the Desktop renders as the live widget
+    return wait_widget(nb.page, desktop_id, state="connected", transport=transport)
+
+
+def paint_and_read(nb: LabNotebook, view, var: str, color: tuple[int, int, int]) -> None:
+    """The desktop's root window changes colour; the widget's canvas shows it."""
+    hex_color = "#{:02x}{:02x}{:02x}".format(*color)
+    assert nb.value(f"{var}.run(\"xsetroot -solid '{hex_color}'\").returncode") == 0
+    g = canvas_geometry(view)
+    w, h = int(g["fbWidth"]), int(g["fbHeight"])
+    points = [(w - 3, h - 3), (w // 2, h - 3), (w - 3, h // 2)]  # away from the xterm at the top left
+    eventually(lambda: all(close(p, color) for p in canvas_pixels(view, points)), timeout=15,
+               what=f"canvas shows {hex_color}")  # fmt: skip
+
+
+def type_into_xterm(nb: LabNotebook, view, var: str, tmp_path: Path, label: str) -> None:
+    """Click an xterm through the canvas, type a line: the xterm gets it, and it is on the screen."""
+    out = tmp_path / f"typed-{label}.txt"
+    title = f"typing-{label}"
+    script = f'read line; printf %s "$line" > {out}; exec sleep 600'
+    nb.run(
+        f"{var}.launch(['xterm', '-fa', 'Monospace', '-fs', '16', '-geometry', '40x4+10+10', '-T', '{title}', "
+        f"'-e', 'sh', '-c', {script!r}]); _w = {var}.wait_for_window('{title}', timeout=20)"
+    )
+    x, y, w, h = nb.value("[_w.x, _w.y, _w.width, _w.height]")
+    click_desktop(view, x + w // 2, y + h // 2)
+    text = f"canvas typing {label} 42"
+    nb.page.keyboard.type(text)
+    nb.page.keyboard.press("Enter")
+    eventually(lambda: out.exists() and out.read_text() == text, timeout=15, what="the line typed through the canvas")
+    # and tesseract reads it off the desktop's own screenshot
+    shot = tmp_path / f"shot-{label}.png"
+    nb.run(f"{var}.screenshot(region=({x}, {y}, {w}, {h})).save({str(shot)!r})")
+    assert text in ocr(Image.open(shot), tmp_path).replace("\n", " "), "tesseract did not read the typed line"
+
+
+def pointer_follows_clicks(nb: LabNotebook, view, var: str) -> tuple[int, int]:
+    g = canvas_geometry(view)
+    target = (int(g["fbWidth"] * 0.7), int(g["fbHeight"] * 0.6))
+    click_desktop(view, *target)
+
+    def arrived() -> tuple[int, int] | None:
+        x, y = nb.value(f"{var}.get_cursor_position()")
+        return (x, y) if max(abs(x - target[0]), abs(y - target[1])) <= 2 else None  # scaled: within 2 px
+
+    return eventually(arrived, timeout=10, what=f"pointer at {target}")
+
+
+# ------------------------------------------------------------------------------------------ the WebSocket path
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory) -> Iterator[Lab]:
+    started = Started()
+    srv = Lab(tmp_path_factory.mktemp("lab-widget"))
+    srv.started = started
+    yield srv
+    srv.stop()
+    started.check_gone()
+
+
+def test_widget_through_the_server_websocket(browser, lab: Lab, tmp_path):
+    context, nb = open_notebook(browser, lab, "websocket.ipynb")
+    page = nb.page
+    try:
+        desktop_id = start(nb, lab.started, "d", "width=800, height=600")
+        view = show(nb, "d", desktop_id, "websocket")
+        vnc = f"ws://127.0.0.1:{lab.port}{BASE}desktop/api/desktops/{desktop_id}/vnc"
+        assert nb.sockets.count(vnc) == 1, nb.sockets
+        assert nb.value("d.view().ws_url") == f"desktop/api/desktops/{desktop_id}/vnc"
+        assert view.locator(".jd-status").inner_text() == "running"
+        assert view.locator(".jd-status").get_attribute("data-tone") == "ok"
+
+        # pixels: the desktop's colour reaches the canvas
+        paint_and_read(nb, view, "d", ORANGE)
+        g = canvas_geometry(view)
+        assert (g["fbWidth"], g["fbHeight"]) == (800, 600)
+        assert (g["width"], g["height"]) == (pytest.approx(400, abs=1), pytest.approx(300, abs=1))  # fit, compact
+        paint_and_read(nb, view, "d", TEAL)
+
+        # input: clicks move the desktop's pointer; typing reaches an xterm
+        pointer_follows_clicks(nb, view, "d")
+        type_into_xterm(nb, view, "d", tmp_path, "ws")
+
+        # view only: clicks and keys do not reach the desktop (a fresh xterm, focused by the window manager,
+        # waits for a line)
+        out = tmp_path / "view-only.txt"
+        script = f'read line; printf %s "$line" > {out}; exec sleep 600'
+        nb.run(f"d.launch(['xterm', '-geometry', '30x3+300+300', '-T', 'view-only', '-e', 'sh', '-c', {script!r}])")
+        x, y, w, h = nb.value("(lambda w: [w.x, w.y, w.width, w.height])(d.wait_for_window('view-only'))")
+        before = tuple(nb.value("d.get_cursor_position()"))
+        view.locator("[aria-label='View only']").click()
+        assert nb.value("d.view().view_only") is True
+        cells = nb.cells().count()
+        click_desktop(view, 100, 500)
+        page.keyboard.type("ignored")
+        page.keyboard.press("Enter")
+        time.sleep(1)
+        assert tuple(nb.value("d.get_cursor_position()")) == before, "view-only let the pointer through"
+        assert not out.exists(), "view-only let keys through"
+        # the keys stayed with the widget: no notebook shortcut ran (r would make the cell raw, d d delete it)
+        assert nb.cells().count() == cells + 1 and view.is_visible()
+        view.locator("[aria-label='View only']").click()
+        assert nb.value("d.view().view_only") is False
+        click_desktop(view, x + w // 2, y + h // 2)
+        page.keyboard.type("allowed")
+        page.keyboard.press("Enter")
+        eventually(lambda: out.exists() and out.read_text() == "allowed", what="keys once view-only is off")
+        nb.run("d.view().view_only = True")  # and from Python, live
+        wait_widget(page, desktop_id, state="connected")
+        page.wait_for_function(
+            "sel => document.querySelector(sel).getAttribute('aria-pressed') === 'true'",
+            arg=f".jd-widget[data-desktop-id='{desktop_id}'] [aria-label='View only']",
+        )
+        nb.run("d.view().view_only = False")
+
+        # scale: fit (scaled into the cell) <-> 1:1
+        view.locator("[aria-label='Actual size']").click()
+        page.wait_for_function(
+            "sel => { const c = document.querySelector(sel); return c.getBoundingClientRect().width === c.width; }",
+            arg=f".jd-widget[data-desktop-id='{desktop_id}'] canvas",
+        )
+        assert nb.value("d.view().scale") == "1:1"
+        view.locator("[aria-label='Actual size']").click()
+        page.wait_for_function(
+            "sel => { const c = document.querySelector(sel); return c.getBoundingClientRect().height <= 300; }",
+            arg=f".jd-widget[data-desktop-id='{desktop_id}'] canvas",
+        )
+        assert nb.value("d.view().scale") == "fit"
+
+        # size: compact -> full, set from Python (trait changes apply live), and back from the toolbar
+        assert view.locator(".jd-stage").bounding_box()["height"] == pytest.approx(300, abs=1)
+        nb.run("d.view().size = 'full'")
+        eventually(lambda: view.locator(".jd-stage").bounding_box()["height"] > 400, what="full size")
+        view.locator("[aria-label='Full size']").click()
+        eventually(lambda: abs(view.locator(".jd-stage").bounding_box()["height"] - 300) < 1, what="compact again")
+        assert nb.value("d.view().size") == "compact"
+
+        # full screen
+        view.locator("[aria-label='Full screen']").click()
+        page.wait_for_function(
+            "() => document.fullscreenElement && document.fullscreenElement.classList.contains('jd-widget')"
+        )
+        page.evaluate("() => document.exitFullscreen()")
+        page.wait_for_function("() => !document.fullscreenElement")
+
+        # open in a new tab: the full-page viewer of this desktop, connected
+        with context.expect_page(timeout=30000) as popup_info:
+            view.locator("[aria-label='Open in a new tab']").click()
+        popup = popup_info.value
+        popup.wait_for_url(lab.url + f"desktop/{desktop_id}/?scale=scale", timeout=30000)
+        popup.locator("#jupyter-desktop[data-state=connected]").wait_for(timeout=30000)
+        popup.close()
+        assert nb.value("d.get_screen_size()") == [800, 600]  # the tab scales; it does not resize the desktop
+
+        # screenshot to the clipboard, and as a download: the desktop's picture
+        view.locator("[aria-label='Copy screenshot']").click()
+        copied = eventually(lambda: page.evaluate(
+            """async () => {
+                for (const item of await navigator.clipboard.read()) {
+                    if (!item.types.includes('image/png')) continue;
+                    const blob = await item.getType('image/png');
+                    const bytes = new Uint8Array(await blob.arrayBuffer());
+                    let s = ''; for (const b of bytes) s += String.fromCharCode(b);
+                    return btoa(s);
+                }
+                return null;
+            }"""), timeout=10, what="a PNG on the clipboard")  # fmt: skip
+        image = Image.open(io.BytesIO(base64.b64decode(copied)))
+        assert image.size == (800, 600)
+        assert close(image.convert("RGB").getpixel((790, 590)), TEAL)
+        with page.expect_download() as info:
+            view.locator("[aria-label='Download screenshot']").click()
+        assert info.value.suggested_filename.startswith(f"desktop-{desktop_id}-")
+        assert Image.open(info.value.path()).size == (800, 600)
+
+        # reconnect: the WebSocket is dropped and a new one opened (counted by the widget: Playwright's
+        # websocket events proved unreliable for a page's later sockets), connected again
+        opened = view.evaluate("root => root.jdView.transport.stats.opened")
+        first = next(ws for ws in nb.socket_objects if ws.url == vnc)
+        view.locator("[aria-label='Reconnect']").click()
+        eventually(
+            lambda: view.evaluate("root => root.jdView.transport.stats.opened") == opened + 1, what="a new socket"
+        )
+        wait_widget(page, desktop_id, state="connected", transport="websocket")
+        eventually(first.is_closed, what="the old WebSocket closed")
+        assert view.evaluate("root => root.jdView.transport.channel.url") == vnc
+
+        # terminate: the kernel stops the desktop; the badge says so
+        view.locator("[aria-label='Terminate']").click()
+        assert view.locator("[aria-label='Terminate']").get_attribute("data-confirm") == "true"
+        assert lab.api("GET", f"/{desktop_id}").json()["status"] == "running"  # one click only asks
+        view.locator("[aria-label='Terminate']").click()
+        wait_widget(page, desktop_id, status="stopped")
+        eventually(lambda: lab.api("GET", f"/{desktop_id}").status_code == 404, what="desktop gone from the server")
+        eventually(lambda: not marked(desktop_id), what="desktop processes gone")
+        assert view.locator(".jd-status").inner_text() == "stopped"
+        assert not nb.errors, nb.errors
+    except BaseException:
+        page.screenshot(path=str(tmp_path / "failure.png"))  # what the browser showed
+        raise
+    finally:
+        context.close()
+
+
+def test_widget_in_notebook7(browser, lab: Lab, tmp_path):
+    """Notebook 7 (served by the same JupyterLab server) is a Jupyter page too: the server's WebSocket."""
+    context, nb = open_notebook(browser, lab, "nb7.ipynb", app="notebook")
+    page = nb.page
+    try:
+        desktop_id = start(nb, lab.started, "n", "profile='none', width=640, height=400")
+        view = show(nb, "n", desktop_id, "websocket")
+        paint_and_read(nb, view, "n", ORANGE)
+        pointer_follows_clicks(nb, view, "n")
+        nb.run("n.close()")
+        wait_widget(page, desktop_id, status="stopped")
+        # Notebook 7.6 itself throws one while loading its settings ("reading 'schema'", in notebook_core)
+        assert not [e for e in nb.errors if "notebook_core" not in e], nb.errors
+    except BaseException:
+        page.screenshot(path=str(tmp_path / "failure.png"))
+        raise
+    finally:
+        context.close()
+
+
+# ------------------------------------------------------------------------------------------ the comm tunnel
+
+
+@pytest.fixture(scope="module")
+def lab_without_extension(tmp_path_factory) -> Iterator[Lab]:
+    started = Started()
+    srv = Lab(tmp_path_factory.mktemp("lab-tunnel"), extension=False)
+    srv.started = started
+    yield srv
+    srv.stop()
+    started.check_gone()
+
+
+def test_widget_through_the_comm_tunnel(browser, lab_without_extension: Lab, tmp_path):
+    lab = lab_without_extension
+    context, nb = open_notebook(browser, lab, "tunnel.ipynb")
+    page = nb.page
+    try:
+        desktop_id = start(nb, lab.started, "e", "width=640, height=400")
+        assert nb.value("e._server_side") is False  # no server extension: the desktop lives in the kernel
+        assert nb.value("e.view().ws_url") == ""
+        view = show(nb, "e", desktop_id, "tunnel")
+        assert not [s for s in nb.sockets if "/desktop/api/" in s], nb.sockets
+        assert view.locator("[aria-label='Open in a new tab']").is_hidden()
+        assert "through the kernel" in view.locator(".jd-status").get_attribute("title")
+
+        paint_and_read(nb, view, "e", ORANGE)
+        pointer_follows_clicks(nb, view, "e")
+        type_into_xterm(nb, view, "e", tmp_path, "tunnel")
+        paint_and_read(nb, view, "e", TEAL)
+
+        # a second view of the same desktop: its own channel, both live
+        nb.run("e.view(size='full')")
+        views = page.locator(f".jd-widget[data-desktop-id='{desktop_id}'][data-state=connected]")
+        eventually(lambda: views.count() == 2, what="two connected views")
+        eventually(lambda: close(canvas_pixels(views.nth(1), [(630, 390)])[0], TEAL), what="the second view's picture")
+
+        # terminate through the toolbar: the kernel closes the desktop
+        view.locator("[aria-label='Terminate']").click()
+        view.locator("[aria-label='Terminate']").click()
+        wait_widget(page, desktop_id, status="stopped")
+        assert nb.value("e._closed") is True
+        eventually(lambda: not marked(desktop_id), what="desktop processes gone")
+        assert not nb.errors, nb.errors
+    except BaseException:
+        page.screenshot(path=str(tmp_path / "failure.png"))  # what the browser showed
+        raise
+    finally:
+        context.close()
+
+
+def test_tunnel_survives_a_busy_kernel(browser, lab_without_extension: Lab, tmp_path):
+    """A cell that runs for a while does not freeze the view: JupyterLab sends comm messages to a subshell
+    (ipykernel 7), so the tunnel keeps relaying; the desktop's changes show while the cell runs."""
+    lab = lab_without_extension
+    context, nb = open_notebook(browser, lab, f"busy-{uuid.uuid4().hex[:6]}.ipynb")
+    page = nb.page
+    try:
+        desktop_id = start(nb, lab.started, "f", "profile='none', width=320, height=240")
+        view = show(nb, "f", desktop_id, "tunnel")
+        cell = nb.submit(
+            "import time\nfor c in ('#ff8000', '#008080'):\n    f.run(f\"xsetroot -solid '{c}'\"); time.sleep(3)"
+        )
+        eventually(lambda: close(canvas_pixels(view, [(300, 200)])[0], ORANGE), timeout=3, what="orange mid-cell")
+        eventually(lambda: close(canvas_pixels(view, [(300, 200)])[0], TEAL), timeout=4, what="teal mid-cell")
+        assert re.match(r"\[\*\]", cell.locator(".jp-InputArea-prompt").inner_text().strip()), (
+            "the cell was not running"
+        )
+        nb.run("f.close()", timeout=90)
+    except BaseException:
+        page.screenshot(path=str(tmp_path / "failure.png"))
+        raise
+    finally:
+        context.close()
