@@ -28,15 +28,15 @@ OWNER = textwrap.dedent(
     """
     import os, signal, sys, time
     os.environ["JUPYTER_DESKTOP_X_SERVER"] = sys.argv[1]
+    how = sys.argv[2]
+    if how == "interrupt":
+        signal.signal(signal.SIGINT, lambda *args: None)  # survive SIGINT, as a kernel does
     from jupyter_desktop import Desktop
     d = Desktop()
     stubborn = d.launch(["setsid", "sh", "-c", "trap '' TERM HUP; while true; do sleep 1; done"])
     d.launch(["xterm", "-e", "sh"])
     print(d.id, flush=True)
     sys.stdin.readline()  # the test looks at the desktop first
-    how = sys.argv[2]
-    if how == "interrupt":
-        signal.signal(signal.SIGINT, lambda *args: None)
     if how == "exit":
         sys.exit(0)
     if how == "raise":

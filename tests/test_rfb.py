@@ -45,7 +45,11 @@ def xvnc_with_password(tmp_path: Path):
         pass_fds=[write_fd], stderr=subprocess.DEVNULL,
     )  # fmt: skip
     os.close(write_fd)
-    assert os.read(read_fd, 16).strip().isdigit()
+    display = b""
+    while not display.endswith(b"\n"):  # Xvnc writes the number and the newline apart; closing early kills it
+        chunk = os.read(read_fd, 16)
+        assert chunk, "Xvnc exited before saying its display"
+        display += chunk
     os.close(read_fd)
     yield str(sock)
     server.terminate()
