@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import re
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from PIL import Image
@@ -18,6 +20,7 @@ from PIL import Image
 from jupyter_desktop import Desktop
 from jupyter_desktop.backends import _proc
 
+T = TypeVar("T")
 X_SERVERS = ["xvnc", "xvfb"]
 CLEAN_SHELL = ["bash", "--norc", "--noprofile"]  # this machine's ~/.bashrc can block on pyenv's lock
 
@@ -43,6 +46,21 @@ def start_desktop(x_server: str = "xvnc", *args, **kwargs) -> Desktop:
 def marked(desktop_id: str) -> set[int]:
     """Pids of live processes carrying this desktop's marker."""
     return {p for p in _proc.marked_processes([desktop_id]).get(desktop_id, set()) if _proc.is_alive(p)}
+
+
+def run_async(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+    """Run a coroutine on a private loop. asyncio.run() would leave the main thread without a current loop,
+    which the pytest-jupyter tests later in the session expect; pending tasks are cancelled at the end."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(asyncio.wait_for(coro, timeout) if timeout else coro)
+    finally:
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.close()
 
 
 def ocr(image: Image.Image, tmp_path: Path) -> str:

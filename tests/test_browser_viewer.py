@@ -162,6 +162,11 @@ def stage_size(page) -> tuple[int, int]:
     return round(box["width"]), round(box["height"])
 
 
+def gone(response) -> bool:
+    """A desktop's GET says it is deleted (404) or stopped."""
+    return response.status_code == 404 or response.json().get("status") == "stopped"
+
+
 def remote_size(server: Server, desktop_id: str) -> tuple[int, int]:
     info = server.api("GET", f"/{desktop_id}").json()
     return info["width"], info["height"]
@@ -178,10 +183,12 @@ def test_new_desktop_from_the_list_opens_a_connected_viewer_sized_to_the_window(
     assert page.inner_text(".jd-status") == "Connected"
     assert page.locator(".jd-screen canvas").is_visible()
     # created at 1024x768, then resized by noVNC (resizeSession) to the area under the toolbar
-    eventually(lambda: remote_size(server, desktop_id) == stage_size(page), what="remote resize to the window")
+    eventually(lambda: remote_size(server, desktop_id) == stage_size(page), timeout=30, what="remote resize to the window")
     page.set_viewport_size({"width": 900, "height": 640})
     eventually(
-        lambda: remote_size(server, desktop_id) == stage_size(page) == (900, stage_size(page)[1]), what="resize again"
+        lambda: remote_size(server, desktop_id) == stage_size(page) == (900, stage_size(page)[1]),
+        timeout=30,
+        what="resize again",
     )
 
     # back to the list: the desktop is there, running, with its size; stop it from there
@@ -192,8 +199,7 @@ def test_new_desktop_from_the_list_opens_a_connected_viewer_sized_to_the_window(
     assert row.locator(".jd-badge").get_attribute("data-tone") == "ok"
     assert f"{remote_size(server, desktop_id)[0]}×" in row.inner_text()
     row.locator("button", has_text="Stop").click()  # confirm() is accepted by the fixture
-    eventually(lambda: server.api("GET", f"/{desktop_id}").status_code == 404
-               or server.api("GET", f"/{desktop_id}").json()["status"] == "stopped", what="desktop stopped")  # fmt: skip
+    eventually(lambda: gone(server.api("GET", f"/{desktop_id}")), what="desktop stopped")
     page.wait_for_selector(f"tr[data-id='{desktop_id}']", state="detached", timeout=15000)
 
 

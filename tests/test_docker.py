@@ -23,13 +23,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from PIL import Image
 
 from jupyter_desktop import Desktop
 from jupyter_desktop.backends.base import DesktopSpec
 from jupyter_desktop.errors import InvalidInputError
 from jupyter_desktop.images import image_tag
 from jupyter_desktop.manager import DesktopManager
+
+from .conftest import ocr, run_async
 
 ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
@@ -103,15 +104,7 @@ def no_leftovers(engine: Any) -> Iterator[None]:
 
 
 def run(coro: Coroutine[Any, Any, T], timeout: float = 240) -> T:
-    return asyncio.run(asyncio.wait_for(coro, timeout))
-
-
-def ocr(image: Image.Image, folder: Path) -> str:
-    path = folder / f"ocr-{time.monotonic_ns()}.png"
-    image.resize((image.width * 2, image.height * 2), Image.Resampling.LANCZOS).save(path)
-    result = subprocess.run(["tesseract", str(path), "stdout"], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
+    return run_async(coro, timeout)
 
 
 def inspect(engine: Any, info: dict[str, Any]) -> dict[str, Any]:

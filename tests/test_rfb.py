@@ -16,20 +16,10 @@ from jupyter_desktop.errors import RFBAuthError, RFBError, RFBProtocolError
 from jupyter_desktop.rfb import RFBClient
 from jupyter_desktop.rfb.client import PIXEL_FORMAT
 
+from .conftest import run_async
 
-def run(coro):
-    """Run on a private loop: asyncio.run() would leave the main thread without a current loop, which
-    the pytest-jupyter tests later in the session expect."""
-    loop = asyncio.new_event_loop()
-    try:
-        return loop.run_until_complete(coro)
-    finally:
-        pending = asyncio.all_tasks(loop)
-        for task in pending:
-            task.cancel()
-        if pending:
-            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-        loop.close()
+
+run = run_async
 
 
 @pytest.fixture

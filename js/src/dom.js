@@ -47,3 +47,14 @@ export function download(blobOrUrl, filename) {
   a.remove();
   if (typeof blobOrUrl !== "string") setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
+
+/** Show the last frame a connection kept while it reconnects (``detail.dataUrl``), or hide the image. */
+export function showLastFrame(img, detail) {
+  if (detail && detail.dataUrl) {
+    img.src = detail.dataUrl;
+    img.hidden = false;
+  } else {
+    img.hidden = true;
+    img.removeAttribute("src");
+  }
+}

@@ -4,7 +4,7 @@
 import { DesktopApi } from "./api.js";
 import { createClipboardPanel } from "./clipboard.js";
 import { DesktopConnection, SCALE_MODES } from "./connection.js";
-import { download, h, icon } from "./dom.js";
+import { download, h, icon, showLastFrame } from "./dom.js";
 import { formatProfile } from "./format.js";
 import { icons } from "./icons.js";
 import { createButton, createSelect, createStatus, createToolbar, describeState } from "./toolbar.js";
@@ -162,15 +162,7 @@ export function mountViewer(root, config, { RFB, api = new DesktopApi(config.bas
     if (e.detail.name) name.title = e.detail.name;
   });
   connection.addEventListener("clipboard", (e) => clipboard.remoteText(e.detail.text));
-  connection.addEventListener("frame", (e) => {
-    if (e.detail && e.detail.dataUrl) {
-      lastFrame.src = e.detail.dataUrl;
-      lastFrame.hidden = false;
-    } else {
-      lastFrame.hidden = true;
-      lastFrame.removeAttribute("src");
-    }
-  });
+  connection.addEventListener("frame", (e) => showLastFrame(lastFrame, e.detail));
 
   // Keyboard focus goes to the desktop when its area is clicked (noVNC also focuses its canvas on mousedown).
   screen.addEventListener("mousedown", () => connection.focus());

@@ -8,7 +8,7 @@
 
 import { DesktopApi } from "./api.js";
 import { DesktopConnection } from "./connection.js";
-import { download, h, icon } from "./dom.js";
+import { download, h, icon, showLastFrame } from "./dom.js";
 import { statusTone } from "./format.js";
 import { icons } from "./icons.js";
 import { createButton } from "./toolbar.js";
@@ -322,15 +322,7 @@ export function renderDesktopView({ model, el, RFB, WebSocket, tunnel, doc = doc
     }
   });
   connection.addEventListener("desktop", () => renderBadge());
-  connection.addEventListener("frame", (e) => {
-    if (e.detail && e.detail.dataUrl) {
-      lastFrame.src = e.detail.dataUrl;
-      lastFrame.hidden = false;
-    } else {
-      lastFrame.hidden = true;
-      lastFrame.removeAttribute("src");
-    }
-  });
+  connection.addEventListener("frame", (e) => showLastFrame(lastFrame, e.detail));
 
   // ---- actions
   function say(text, tone = "") {
