@@ -196,14 +196,6 @@ class RemoteSession:
 
     # ------------------------------------------------------------------ state
 
-    @property
-    def status(self) -> str:
-        return self.info.get("status", "running")
-
-    @property
-    def size(self) -> tuple[int, int]:
-        return self.info["width"], self.info["height"]
-
     async def screen_size(self) -> tuple[int, int]:
         data = await self._request("GET", "size")
         self.info.update(data)
