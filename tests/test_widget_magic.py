@@ -110,7 +110,7 @@ def test_refresh_says_when_the_desktop_is_gone(monkeypatch):
     d.close()
 
 
-def test_toolbar_terminate_and_restart(monkeypatch):
+def test_toolbar_terminate(monkeypatch):
     d = start_desktop("xvnc", "none")
     view = d.view()
     monkeypatch.setattr(view, "send", lambda *a, **k: None)
