@@ -21,6 +21,7 @@ from . import actions as _actions
 from .backends.base import Backend, BackendDesktop, DesktopSpec, LaunchedProcess, RunResult
 from .errors import DesktopClosedError, DesktopError, InvalidInputError, MissingDependencyError, RFBError
 from .rfb import RFBClient
+from .rfb.connect import open_streams
 
 __all__ = ["Session", "Window", "STATUSES", "scale_image"]
 
@@ -292,10 +293,7 @@ class Session:
         """A fresh connection to the desktop's VNC server, for a viewer tunnelled through the kernel:
         ``(read(n) coroutine, write(bytes) function; write(None) closes)``."""
         endpoint = self._backend_desktop().endpoint
-        if endpoint.path:
-            reader, writer = await asyncio.open_unix_connection(endpoint.path)
-        else:
-            reader, writer = await asyncio.open_connection(endpoint.host, endpoint.port)
+        reader, writer = await open_streams(path=endpoint.path, host=endpoint.host, port=endpoint.port)
 
         def write(data: bytes | None) -> None:
             if data is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import struct
 import subprocess
 import time
@@ -14,7 +15,9 @@ import pytest
 
 from jupyter_desktop.errors import RFBAuthError, RFBError, RFBProtocolError
 from jupyter_desktop.rfb import RFBClient
+from jupyter_desktop.backends.base import DesktopSpec
 from jupyter_desktop.rfb.client import PIXEL_FORMAT
+from jupyter_desktop.rfb.connect import open_streams
 
 from .conftest import run_async
 
@@ -64,6 +67,72 @@ def test_vnc_password_auth(xvnc_with_password: str):
 def test_no_server_is_a_clear_error(tmp_path: Path):
     with pytest.raises(RFBError, match="cannot connect to the VNC server"):
         run(RFBClient.open(str(tmp_path / "nothing.sock"), timeout=1))
+
+
+def test_connections_wait_out_a_full_listen_backlog(tmp_path: Path):
+    """Twenty clients at once on a socket whose backlog holds one, accepted only once all have tried: each
+    connects (a non-blocking unix connect to a full backlog fails at once; Xvnc's backlog is 5)."""
+    path = str(tmp_path / "busy.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(1)
+    listener.setblocking(False)
+
+    async def main():
+        clients = [asyncio.ensure_future(open_streams(path=path, timeout=30)) for _ in range(20)]
+        await asyncio.sleep(0)  # every client has tried once: the backlog overflowed
+        assert sum(c.done() for c in clients) <= 2  # one in the backlog (two: Linux counts from 0)
+        accepted = []
+        while len(accepted) < 20:
+            try:
+                accepted.append(listener.accept()[0])
+            except BlockingIOError:
+                await asyncio.sleep(0.01)
+        for conn in accepted:
+            conn.sendall(b"RFB 003.008\n")
+        for reader, writer in await asyncio.gather(*clients):
+            assert await asyncio.wait_for(reader.readexactly(12), 10) == b"RFB 003.008\n"
+            writer.close()
+        for conn in accepted:
+            conn.close()
+
+    try:
+        run(main(), timeout=60)
+    finally:
+        listener.close()
+
+
+def test_twenty_clients_at_once_on_a_real_xvnc(desktop_sockets):
+    """Xvnc refused every connection past the fifth not yet authenticated ("Too many security failures",
+    for 10 s) until the backend turned its blacklist off."""
+
+    async def main():
+        clients = await asyncio.gather(*(RFBClient.open(desktop_sockets, timeout=30) for _ in range(20)), return_exceptions=True)
+        failed = [repr(c) for c in clients if not isinstance(c, RFBClient)]
+        for c in clients:
+            if isinstance(c, RFBClient):
+                await c.close()
+        assert not failed, f"{len(failed)} of 20 failed: {failed[:2]}"
+
+    run(main(), timeout=120)
+
+
+@pytest.fixture
+def desktop_sockets():
+    """The RFB socket of a real local desktop (TigerVNC's Xvnc, no window manager)."""
+    from jupyter_desktop.manager import DesktopManager
+
+    from .conftest import x_server_env
+
+    manager = DesktopManager()
+    loop = asyncio.new_event_loop()
+    try:
+        with x_server_env("xvnc"):
+            session = loop.run_until_complete(manager.create(DesktopSpec(profile="none", width=320, height=200)))
+        yield session.desktop.endpoint.path
+    finally:
+        loop.run_until_complete(manager.stop_all())
+        loop.close()
 
 
 # ---------------------------------------------------------------- a fake server for malformed input

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import RFBAuthError, RFBError, RFBProtocolError
+from .connect import open_streams
 
 __all__ = ["RFBClient", "Cursor"]
 
@@ -178,14 +179,10 @@ class RFBClient:
 
     @classmethod
     async def _connect(cls, path: str | None, host: str | None, port: int | None, timeout: float) -> RFBClient:
+        if path is None and (host is None or port is None):
+            raise ValueError("RFBClient.open needs a unix socket path or host and port")
         try:
-            if path is not None:
-                opening = asyncio.open_unix_connection(path, limit=1 << 20)
-            elif host is not None and port is not None:
-                opening = asyncio.open_connection(host, port, limit=1 << 20)
-            else:
-                raise ValueError("RFBClient.open needs a unix socket path or host and port")
-            reader, writer = await asyncio.wait_for(opening, timeout)
+            reader, writer = await open_streams(path=path, host=host, port=port, timeout=timeout)
         except (OSError, asyncio.TimeoutError) as exc:
             where = path or f"{host}:{port}"
             kind = _NotListening if isinstance(exc, (ConnectionRefusedError, FileNotFoundError)) else RFBError

@@ -26,6 +26,7 @@ from tornado.iostream import StreamClosedError
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from ..manager import DesktopNotFoundError
+from ..rfb.connect import connect
 from .handlers import ID, RESOURCE
 
 __all__ = ["VNCProxyHandler", "routes"]
@@ -101,16 +102,13 @@ class VNCProxyHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type
         if session.status != "running" or session.desktop is None:
             raise web.HTTPError(409, f"desktop {desktop_id} is {session.status}")
         endpoint = session.desktop.endpoint
-        loop = asyncio.get_running_loop()
         self._in_flight: collections.deque[asyncio.Future[None]] = collections.deque()
         self._paused = False
         self._early: list[bytes | memoryview] | None = []
         try:
-            if endpoint.path:
-                opening = loop.create_unix_connection(lambda: _FromVNC(self), endpoint.path)
-            else:
-                opening = loop.create_connection(lambda: _FromVNC(self), endpoint.host, endpoint.port)
-            self._vnc, self._protocol = await asyncio.wait_for(opening, 10)
+            self._vnc, self._protocol = await connect(
+                lambda: _FromVNC(self), path=endpoint.path, host=endpoint.host, port=endpoint.port, timeout=10
+            )
         except (OSError, asyncio.TimeoutError) as exc:
             raise web.HTTPError(502, f"cannot reach the VNC server of desktop {desktop_id}: {exc}") from None
         self.desktop_id = desktop_id

@@ -44,7 +44,7 @@ dbus-daemon --session --nofork --nopidfile --address="$DBUS_SESSION_BUS_ADDRESS"
 Xvnc "$DISPLAY" \
     -nolisten tcp -rfbport -1 \
     -rfbunixpath "$RUN_DIR/rfb.sock" -rfbunixmode 0600 \
-    -SecurityTypes None -AlwaysShared -AcceptSetDesktopSize \
+    -SecurityTypes None -UseBlacklist 0 -AlwaysShared -AcceptSetDesktopSize \
     -geometry "${JD_GEOMETRY:-1280x800}" -depth "${JD_DEPTH:-24}" -dpi "${JD_DPI:-96}" \
     -desktop "${JD_NAME:-jupyter-desktop}" -s 0 $glx &
 xvnc=$!
