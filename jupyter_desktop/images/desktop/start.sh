@@ -5,8 +5,8 @@
 #   start.sh openbox | xfce | none | -- COMMAND [ARGS...]
 #
 # The RFB socket is /run/jupyter-desktop/rfb.sock, a folder the host bind-mounts from a private 0700
-# directory: no TCP listener (Xvnc -rfbport -1, X -nolisten tcp). When the window manager owns the screen
-# the script creates /run/jupyter-desktop/ready, which the host waits for.
+# directory: no TCP listener (Xvnc -rfbport -1, X -nolisten tcp). When the window manager runs its event
+# loop the script creates /run/jupyter-desktop/ready, which the host waits for.
 #
 # Environment: JD_GEOMETRY (1280x800), JD_DEPTH (24), JD_DPI (96), JD_NAME, JD_OPENGL (0: no GLX, which
 # saves Mesa's ~50 MiB in Xvnc; 1: GLX with Mesa's software renderer). Started as root (only when the
@@ -34,7 +34,8 @@ if [ "$(id -u)" = 0 ]; then
 fi
 
 export HOME=/home/desktop USER=desktop LOGNAME=desktop
-rm -f "$RUN_DIR/rfb.sock" "$RUN_DIR/ready"
+WM_STARTED=/tmp/.jupyter-desktop-wm-started
+rm -f "$RUN_DIR/rfb.sock" "$RUN_DIR/ready" "$WM_STARTED"
 
 glx="-extension GLX"
 [ "${JD_OPENGL:-0}" = 1 ] && glx=""
@@ -68,14 +69,19 @@ wait_for '[ -S "$bus" ]'
 profile="${1:-openbox}"
 [ "$#" -gt 0 ] && shift
 case "$profile" in
-    openbox) openbox --sm-disable & ;;
+    # --startup runs its command right before openbox enters its event loop. _NET_SUPPORTING_WM_CHECK is set
+    # long before (then come the config, the theme, fonts), and an X event that reaches openbox in between is
+    # read into Xlib's queue and then left there until the next one arrives: an app's ConfigureRequest then
+    # goes unanswered, and xterm (any Xt app) waits 5 s (wmTimeout) before it maps its window.
+    openbox) openbox --sm-disable --startup "touch $WM_STARTED" & ;;
     xfce) XDG_CURRENT_DESKTOP=XFCE xfce4-session & ;;
     none) ;;
     --) "$@" & ;;
     *) log "unknown profile $profile (use openbox, xfce, none or -- COMMAND)"; exit 2 ;;
 esac
 case "$profile" in
-    openbox | xfce) wait_for 'xprop -root _NET_SUPPORTING_WM_CHECK 2>/dev/null | grep -q "window id"' ;;
+    openbox) wait_for '[ -e "$WM_STARTED" ]' ;;
+    xfce) wait_for 'xprop -root _NET_SUPPORTING_WM_CHECK 2>/dev/null | grep -q "window id"' ;;
 esac
 touch "$RUN_DIR/ready"
 log "ready on $DISPLAY (profile $profile)"
