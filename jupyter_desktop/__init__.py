@@ -10,9 +10,11 @@
 from .backends.base import DesktopSpec, RunResult
 from .desktop import Desktop, Process
 from .errors import (
+    DesktopBusyError,
     DesktopClosedError,
     DesktopError,
     DesktopStartError,
+    InputLimitError,
     InvalidInputError,
     MissingDependencyError,
     RFBAuthError,
@@ -57,6 +59,8 @@ __all__ = [
     "DesktopClosedError",
     "DesktopStartError",
     "InvalidInputError",
+    "InputLimitError",
+    "DesktopBusyError",
     "MissingDependencyError",
     "RFBError",
     "RFBAuthError",

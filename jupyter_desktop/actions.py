@@ -16,7 +16,10 @@ drive a desktop with the same words::
     {"action": "wait", "seconds": 0.5}
 
 A batch is checked completely before its first event is sent: a bad key name in the tenth action means
-no event at all, not nine.
+no event at all, not nine. Every batch has limits (``LIMITS``): at most ``MAX_BATCH`` actions,
+``MAX_TEXT`` characters typed or pressed, ``MAX_EVENTS`` pointer and key events, and ``MAX_SECONDS`` of
+pauses (waits, holds, drag durations, typing delays) in all, so that one request cannot hold a desktop's
+input for long: the actions of one desktop run one batch at a time.
 """
 
 from __future__ import annotations
@@ -28,15 +31,27 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import keys
-from .errors import InvalidInputError
+from .errors import InputLimitError, InvalidInputError
 
-__all__ = ["ACTIONS", "BUTTONS", "InputState", "compile_actions", "needs_pointer", "execute"]
+__all__ = ["ACTIONS", "BUTTONS", "LIMITS", "InputState", "compile_actions", "needs_pointer", "execute"]
 
 BUTTONS = {"left": 1, "middle": 2, "right": 4}
 _WHEEL = {"up": 8, "down": 16, "left": 32, "right": 64}
 MULTI_CLICK_INTERVAL = 0.02  # seconds between the clicks of a double or triple click
-MAX_BATCH = 10_000
-MAX_WAIT = 300.0
+MAX_BATCH = 1000  # actions in one batch
+MAX_TEXT = 100_000  # characters typed (and key names pressed) in one batch: Xvnc takes 100k in ~0.4 s
+MAX_EVENTS = 500_000  # pointer and key events in one batch
+MAX_SECONDS = 60.0  # pauses in one batch, all together
+MAX_SCROLL = 1000  # notches of one scroll action
+MAX_PATH = 1000  # points of one drag
+LIMITS = {
+    "actions": MAX_BATCH,
+    "text": MAX_TEXT,
+    "events": MAX_EVENTS,
+    "seconds": MAX_SECONDS,
+    "scroll": MAX_SCROLL,
+    "path": MAX_PATH,
+}
 
 ACTIONS = ("move", "click", "mouse_down", "mouse_up", "drag", "scroll", "type", "press", "key_down", "key_up", "wait")
 
@@ -143,16 +158,46 @@ def _text(action: Mapping[str, Any], name: str) -> Any:
     return action[name]
 
 
+def _type_text(text: str) -> str:
+    """What typing ``text`` means: a line break is one Enter however it is written (\\n, \\r\\n or \\r)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def compile_actions(
     actions: Sequence[Mapping[str, Any]], state: InputState, size: tuple[int, int]
 ) -> tuple[list[Step], InputState]:
-    """Check every action and turn the batch into low-level steps, with the input state after them."""
+    """Check every action and turn the batch into low-level steps, with the input state after them.
+
+    Raises InvalidInputError (InputLimitError past a limit of ``LIMITS``) before anything is sent.
+    """
     state = InputState(state.x, state.y, state.buttons, list(state.keys_down))
     if not isinstance(actions, (list, tuple)):
         raise InvalidInputError("actions must be a list of action objects")
     if len(actions) > MAX_BATCH:
-        raise InvalidInputError(f"at most {MAX_BATCH} actions per batch")
+        raise InputLimitError(
+            f"{len(actions)} actions in one batch; the limit is {MAX_BATCH} actions per batch: send them in several"
+        )
     steps: list[Step] = []
+    text_budget = MAX_TEXT
+    seconds = 0.0
+
+    def pause(duration: float) -> None:
+        nonlocal seconds
+        seconds += duration
+        if seconds > MAX_SECONDS + 1e-9:
+            raise InputLimitError(
+                f"the batch pauses {seconds:g} s in all (waits, holds, drag durations, typing delays); the limit "
+                f"is {MAX_SECONDS:g} s per batch: split it, or wait between requests"
+            )
+        steps.append(("sleep", duration))
+
+    def spend_text(n: int, what: str) -> None:
+        nonlocal text_budget
+        text_budget -= n
+        if text_budget < 0:
+            raise InputLimitError(
+                f"{what}: more than {MAX_TEXT} characters in one batch (the limit); type long text in several batches"
+            )
 
     def pointer(x: int, y: int, mask: int) -> None:
         steps.append(("pointer", x, y, mask))
@@ -189,7 +234,7 @@ def compile_actions(
                 pointer(x, y, state.buttons)
                 for n in range(count):
                     if n:
-                        steps.append(("sleep", MULTI_CLICK_INTERVAL))
+                        pause(MULTI_CLICK_INTERVAL)
                     pointer(x, y, state.buttons | button)
                     pointer(x, y, state.buttons & ~button)
                 release_keys(mods)
@@ -201,9 +246,11 @@ def compile_actions(
                 path = _text(action, "path")
                 if not isinstance(path, (list, tuple)) or len(path) < 2:
                     raise InvalidInputError("drag: path must hold at least two points, e.g. [[10, 10], [200, 50]]")
+                if len(path) > MAX_PATH:
+                    raise InputLimitError(f"drag: {len(path)} points; the limit is {MAX_PATH} points per drag")
                 points = [_point(p, f"drag point {j}", size) for j, p in enumerate(path)]
                 button = _button(action)
-                duration = _number(action, "duration", 0.2, 0, MAX_WAIT)
+                duration = _number(action, "duration", 0.2, 0, MAX_SECONDS)
                 mods = _modifiers(action)
                 # Intermediate motion events every ~10 px: toolkits start a drag only after some motion.
                 segments = []
@@ -217,14 +264,14 @@ def compile_actions(
                 for segment in segments:
                     for x, y in segment:
                         if duration:
-                            steps.append(("sleep", duration / total))
+                            pause(duration / total)
                         pointer(x, y, state.buttons)
                 pointer(*points[-1], state.buttons & ~button)
                 release_keys(mods)
             elif kind == "scroll":
                 x, y = _where(action, state, size)
-                dx = _int(action, "dx", 0, -1000, 1000)
-                dy = _int(action, "dy", 0, -1000, 1000)
+                dx = _int(action, "dx", 0, -MAX_SCROLL, MAX_SCROLL)
+                dy = _int(action, "dy", 0, -MAX_SCROLL, MAX_SCROLL)
                 mods = _modifiers(action)
                 press_keys(mods)
                 pointer(x, y, state.buttons)
@@ -238,6 +285,8 @@ def compile_actions(
                 text = _text(action, "text")
                 if not isinstance(text, str):
                     raise InvalidInputError(f"type: text must be a string, not {type(text).__name__}")
+                spend_text(len(text), "type")
+                text = _type_text(text)
                 delay = _number(action, "delay", 0.0, 0, 10)
                 shift_held = bool(keys.SHIFTS & set(state.keys_down))
                 shift = keys.KEYSYMS["Shift_L"]
@@ -252,14 +301,21 @@ def compile_actions(
                     if shifted:
                         steps.append(("key", shift, False))
                     if delay:
-                        steps.append(("sleep", delay))
+                        pause(delay)
             elif kind == "press":
-                chords = keys.parse_keys(_text(action, "keys"), shift_held=bool(keys.SHIFTS & set(state.keys_down)))
-                hold = _number(action, "hold", 0.0, 0, MAX_WAIT)
+                names = _text(action, "keys")
+                if isinstance(names, str):
+                    spend_text(len(names), "press")
+                elif isinstance(names, (list, tuple)):
+                    spend_text(sum(len(n) if isinstance(n, str) else 1 for n in names), "press")
+                else:
+                    raise InvalidInputError(f"press: keys must be 'ctrl+c' or ['ctrl', 'c'], not {names!r}")
+                chords = keys.parse_keys(names, shift_held=bool(keys.SHIFTS & set(state.keys_down)))
+                hold = _number(action, "hold", 0.0, 0, MAX_SECONDS)
                 for chord in chords:
                     press_keys(chord)
                     if hold:
-                        steps.append(("sleep", hold))
+                        pause(hold)
                     release_keys(chord)
             elif kind in ("key_down", "key_up"):
                 sym = keys.keysym(_text(action, "key"))
@@ -269,12 +325,16 @@ def compile_actions(
                 elif kind == "key_up" and sym in state.keys_down:
                     state.keys_down.remove(sym)
             elif kind == "wait":
-                steps.append(("sleep", _number(action, "seconds", 0.0, 0, MAX_WAIT)))
+                pause(_number(action, "seconds", 0.0, 0, MAX_SECONDS))
+            if len(steps) > MAX_EVENTS:
+                raise InputLimitError(
+                    f"the batch makes more than {MAX_EVENTS} pointer and key events (the limit); send it in several"
+                )
         except InvalidInputError as exc:
             message = str(exc)
             if not message.startswith(kind):
                 message = f"{kind}: {message}"
-            raise InvalidInputError(f"action {i} ({message})" if len(actions) > 1 else message) from None
+            raise type(exc)(f"action {i} ({message})" if len(actions) > 1 else message) from None
     return steps, state
 
 

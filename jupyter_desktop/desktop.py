@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import atexit
 import io
+import math
 import re
 import signal
 import threading
@@ -29,7 +30,7 @@ from .backends.base import DesktopSpec, LaunchedProcess, RunResult
 from .errors import DesktopClosedError, InvalidInputError
 from .manager import DesktopManager
 from .remote import RemoteSession, find_server
-from .session import Session, Window, scale_image
+from .session import Session, Window, scale_image, scaled_size
 
 __all__ = ["Desktop", "Process"]
 
@@ -138,7 +139,7 @@ class Desktop:
             height=height,
             depth=depth,
             dpi=dpi,
-            env=dict(env or {}),
+            env=env or {},
             opengl=opengl,
         )
         runner = loop_thread()
@@ -243,8 +244,8 @@ class Desktop:
         if x is None or y is None:
             raise InvalidInputError("give both x and y, or neither to act where the pointer is")
         for v in (x, y):
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
-                raise InvalidInputError(f"coordinates must be numbers, not {v!r}")
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise InvalidInputError(f"coordinates must be finite numbers, not {v!r}")
         if self._space is None:
             return round(x), round(y)
         w, h = self._space
@@ -369,19 +370,7 @@ class Desktop:
         image = self._call(self._session.capture(region, fresh))
         screen = image.size
         if scale is not None:
-            if isinstance(scale, (int, float)) and not isinstance(scale, bool):
-                if not 0 < scale <= 4:
-                    raise InvalidInputError(f"scale must be a factor in (0, 4] or a (width, height), not {scale!r}")
-                size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-            elif (
-                isinstance(scale, (list, tuple))
-                and len(scale) == 2
-                and all(isinstance(v, int) and not isinstance(v, bool) and 0 < v <= 16384 for v in scale)
-            ):
-                size = (scale[0], scale[1])
-            else:
-                raise InvalidInputError(f"scale must be a factor (0.5) or a size (1024, 640), not {scale!r}")
-            image = scale_image(image, size)
+            image = scale_image(image, scaled_size(image.size, scale))
         if region is None:
             sw, sh = self._screen = screen
             if image.size == screen:

@@ -7,6 +7,8 @@ __all__ = [
     "DesktopClosedError",
     "DesktopStartError",
     "InvalidInputError",
+    "InputLimitError",
+    "DesktopBusyError",
     "MissingDependencyError",
     "RFBError",
     "RFBProtocolError",
@@ -28,6 +30,15 @@ class DesktopStartError(DesktopError):
 
 class InvalidInputError(DesktopError, ValueError):
     """Bad arguments: off-screen coordinates, an unknown key name, a malformed action."""
+
+
+class InputLimitError(InvalidInputError):
+    """Too much at once: text too long, a batch too big or too slow, a body too large. The message names the
+    limit; split the work into smaller requests."""
+
+
+class DesktopBusyError(DesktopError):
+    """The desktop is busy with other requests (a queue of action batches); try again shortly."""
 
 
 class MissingDependencyError(DesktopError):

@@ -99,6 +99,9 @@ _BY_LOWER: dict[str, str] = {}
 for _name in KEYSYMS:
     _BY_LOWER.setdefault(_name.lower(), _name)
 
+MAX_KEYSYM = 0x1FFFFFFF  # X keysyms are 29-bit values
+MAX_UNICODE = 0x10FFFF
+
 _CONTROL_CHARS = {"\n": "Return", "\r": "Return", "\t": "Tab", "\b": "BackSpace", "\x1b": "Escape"}
 
 
@@ -138,7 +141,14 @@ def keysym(name: str) -> int:
         except ValueError:
             pass
         else:
-            return 0x01000000 + value if lower.startswith("u+") else value
+            unicode = lower.startswith("u+")
+            high = MAX_UNICODE if unicode else MAX_KEYSYM
+            if not 0 < value <= high:
+                raise InvalidInputError(
+                    f"key {name!r} is out of range: {'a code point' if unicode else 'an X keysym'} is "
+                    f"{'u+1' if unicode else '0x1'}..{'u+' if unicode else '0x'}{high:x}"
+                )
+            return 0x01000000 + value if unicode else value
     candidates = list(ALIASES) + list(KEYSYMS)
     close = difflib.get_close_matches(name, candidates, n=5, cutoff=0.6)
     close += [c for c in difflib.get_close_matches(lower, candidates, n=5, cutoff=0.6) if c not in close]
@@ -197,6 +207,8 @@ def parse_keys(keys: str | Iterable[str], shift_held: bool = False) -> list[list
                 return [[KEYSYMS["space"]]]
             raise InvalidInputError("press() needs a key, e.g. press('enter') or press('ctrl+c')")
         return [parse_chord(p, shift_held) for p in parts]
+    if not isinstance(keys, (list, tuple)):
+        raise InvalidInputError(f"keys must be 'ctrl+c' or ['ctrl', 'c'], not {keys!r}")
     keys = list(keys)
     if not keys:
         raise InvalidInputError("press() needs at least one key")

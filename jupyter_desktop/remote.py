@@ -26,7 +26,15 @@ import httpx
 from PIL import Image
 
 from .backends.base import LaunchedProcess, RunResult
-from .errors import DesktopClosedError, DesktopError, DesktopStartError, InvalidInputError, MissingDependencyError
+from .errors import (
+    DesktopBusyError,
+    DesktopClosedError,
+    DesktopError,
+    DesktopStartError,
+    InputLimitError,
+    InvalidInputError,
+    MissingDependencyError,
+)
 from .session import Window
 
 __all__ = ["Server", "find_server", "RemoteSession", "RemoteProcess"]
@@ -94,8 +102,12 @@ def _raise_for(response: httpx.Response) -> None:
     except ValueError:
         message = response.text[:500] or response.reason_phrase
     status = response.status_code
+    if status == 413:
+        raise InputLimitError(message)
     if status == 400:
         raise InvalidInputError(message)
+    if status == 429:
+        raise DesktopBusyError(message)
     if status in (404, 409):
         raise DesktopClosedError(message)
     if status == 504:

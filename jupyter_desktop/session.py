@@ -18,14 +18,29 @@ from typing import Any
 from PIL import Image
 
 from . import actions as _actions
-from .backends.base import Backend, BackendDesktop, DesktopSpec, LaunchedProcess, RunResult
-from .errors import DesktopClosedError, DesktopError, InvalidInputError, MissingDependencyError, RFBError
+from .backends.base import Backend, BackendDesktop, DesktopSpec, LaunchedProcess, RunResult, check_argv, check_env
+from .errors import (
+    DesktopBusyError,
+    DesktopClosedError,
+    DesktopError,
+    InputLimitError,
+    InvalidInputError,
+    MissingDependencyError,
+    RFBError,
+)
 from .rfb import RFBClient
 from .rfb.connect import open_streams
 
-__all__ = ["Session", "Window", "STATUSES", "scale_image"]
+__all__ = ["Session", "Window", "STATUSES", "scale_image", "scaled_size"]
 
 STATUSES = ("starting", "running", "stopping", "stopped", "error")
+
+MAX_INPUT = 1 << 20  # bytes given to a command's standard input
+MAX_TIMEOUT = 3600.0  # seconds a command may run
+MAX_CLIPBOARD = 1 << 20  # characters put on the clipboard
+MAX_QUEUE_WAIT = 30.0  # seconds a batch of actions waits for the ones before it
+MAX_STABLE_WAIT = 600.0  # seconds wait_until_stable may wait
+EFFECT_GRACE = 0.5  # seconds an input's effect has to show before wait_until_stable counts quiet time
 
 _TOOLS = {"xdotool": "xdotool", "wmctrl": "wmctrl", "xprop": "x11-utils", "xwininfo": "x11-utils", "xdg-open": "xdg-utils", "xclip": "xclip"}
 
@@ -83,6 +98,24 @@ def scale_image(image: Image.Image, size: tuple[int, int]) -> Image.Image:
     return image.resize(size, Image.Resampling.BOX if shrinking else Image.Resampling.BILINEAR)
 
 
+MAX_SCALED = 8192  # pixels on either side of a scaled screenshot
+
+
+def scaled_size(size: tuple[int, int], scale: float | Sequence[int]) -> tuple[int, int]:
+    """The size of an image of ``size`` scaled by a factor in (0, 4], or to a (width, height)."""
+    if isinstance(scale, (int, float)) and not isinstance(scale, bool):
+        if not 0 < scale <= 4:  # NaN fails this too
+            raise InvalidInputError(f"scale must be a factor in (0, 4] or a (width, height), not {scale!r}")
+        out = (max(1, round(size[0] * scale)), max(1, round(size[1] * scale)))
+    elif isinstance(scale, (list, tuple)) and len(scale) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in scale):
+        out = (scale[0], scale[1])
+    else:
+        raise InvalidInputError(f"scale must be a factor (0.5) or a size (1024, 640), not {scale!r}")
+    if not all(0 < v <= MAX_SCALED for v in out):
+        raise InputLimitError(f"a scaled screenshot of {out[0]}x{out[1]}: each side must be 1..{MAX_SCALED} pixels")
+    return out
+
+
 def _parse_windows(text: str) -> list[Window]:
     listing, _, rest = text.partition("--tree--")
     tree, _, active_part = rest.partition("--active--")
@@ -133,6 +166,7 @@ class Session:
         self.input = _actions.InputState()
         self.processes: dict[int, LaunchedProcess] = {}
         self._input_lock = asyncio.Lock()
+        self.last_input = 0.0  # time.monotonic() when our last input event was sent
         self._death_task: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -304,13 +338,25 @@ class Session:
         return reader.read, write
 
     async def wait_until_stable(self, quiet: float = 0.5, timeout: float = 10.0) -> bool:
-        """Wait until the screen has not changed for ``quiet`` seconds; False if ``timeout`` came first."""
-        deadline = time.monotonic() + timeout
+        """Wait until the screen has not changed for ``quiet`` seconds; False if ``timeout`` came first.
+
+        The quiet time counts from this call at the earliest (a screen that was still before an action says
+        nothing about the action's effect), and from the last change seen. When input was sent and nothing
+        changed since, its effect gets ``EFFECT_GRACE`` seconds to show before the quiet time starts.
+        """
+        for name, value in (("quiet", quiet), ("timeout", timeout)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_STABLE_WAIT:
+                raise InvalidInputError(f"{name} must be a number of seconds in 0..{MAX_STABLE_WAIT:g}, not {value!r}")
+        start = time.monotonic()
+        deadline = start + timeout
         while True:
             rfb = self.check()
             await rfb.sync()
             now = time.monotonic()
-            still = now - rfb.last_change
+            since = max(start, rfb.last_change)
+            if self.last_input > rfb.last_change:  # nothing has changed since our last input: not yet
+                since = max(since, self.last_input + EFFECT_GRACE)
+            still = now - since
             if still >= quiet:
                 return True
             if now >= deadline:
@@ -336,14 +382,30 @@ class Session:
     async def perform(self, actions: Sequence[Mapping[str, Any]]) -> None:
         """Validate a batch of actions (see :mod:`jupyter_desktop.actions`) and send it."""
         rfb = self.check()
-        async with self._input_lock:
+        # Check what can be checked before waiting in line: a bad batch fails at once.
+        _actions.compile_actions(actions, self.input, (rfb.width, rfb.height))
+        try:
+            await asyncio.wait_for(self._input_lock.acquire(), MAX_QUEUE_WAIT)
+        except asyncio.TimeoutError:
+            raise DesktopBusyError(
+                f"desktop {self.id} is still busy with earlier batches of actions after {MAX_QUEUE_WAIT:g} s; "
+                "try again, or send fewer or shorter batches at once"
+            ) from None
+        try:
+            rfb = self.check()
             state = self.input
             if _actions.needs_pointer(actions):
                 x, y = await self.pointer_position()
                 state = _actions.InputState(x, y, state.buttons, state.keys_down)
             steps, after = _actions.compile_actions(actions, state, (rfb.width, rfb.height))
-            await _actions.execute(steps, rfb)
+            self.last_input = time.monotonic()
+            try:
+                await _actions.execute(steps, rfb)
+            finally:
+                self.last_input = time.monotonic()
             self.input = after
+        finally:
+            self._input_lock.release()
 
     async def pointer_position(self) -> tuple[int, int]:
         """Where the pointer really is (a person may have moved it in the browser)."""
@@ -372,6 +434,8 @@ class Session:
     async def set_clipboard(self, text: str) -> None:
         if not isinstance(text, str):
             raise InvalidInputError(f"clipboard text must be a string, not {type(text).__name__}")
+        if len(text) > MAX_CLIPBOARD:
+            raise InputLimitError(f"clipboard text of {len(text)} characters; the limit is {MAX_CLIPBOARD}")
         rfb = self.check()
         if rfb.extended_clipboard:
             await rfb.set_clipboard(text)
@@ -383,16 +447,27 @@ class Session:
     # ------------------------------------------------------------------ exec channel
 
     @staticmethod
-    def _argv(command: str | Sequence[str]) -> list[str]:
+    def _argv(command: str | Sequence[str], shell: bool = False) -> list[str]:
+        """The argv of a command: a list as is; a string split like a shell would, or run by ``sh -c``."""
         if isinstance(command, str):
-            argv = shlex.split(command)
+            try:
+                argv = ["sh", "-c", command] if shell and command.strip() else shlex.split(command)
+            except ValueError as exc:  # unbalanced quotes
+                raise InvalidInputError(f"cannot split the command {command!r:.200}: {exc}") from None
         elif isinstance(command, (list, tuple)) and all(isinstance(a, str) for a in command):
             argv = list(command)
         else:
-            raise InvalidInputError(f"a command is a string or a list of strings, not {command!r}")
-        if not argv:
+            raise InvalidInputError(f"a command is a string or a list of strings, not {command!r:.200}")
+        if not argv or not argv[0]:
             raise InvalidInputError("the command is empty")
+        check_argv(argv)
         return argv
+
+    @staticmethod
+    def _options(env: Any, cwd: Any) -> tuple[dict[str, str], str | None]:
+        if cwd is not None and (not isinstance(cwd, str) or not cwd or "\0" in cwd or len(cwd) > 4096):
+            raise InvalidInputError(f"cwd must be a directory path, not {cwd!r:.200}")
+        return check_env(env), cwd
 
     async def _tool(self, argv: list[str], timeout: float = 20.0) -> RunResult:
         try:
@@ -418,14 +493,25 @@ class Session:
         cwd: str | None = None,
     ) -> RunResult:
         """Run ``command`` to completion; a string runs through ``sh -c`` (pipes, globs, ``&&`` work)."""
-        argv = ["sh", "-c", command] if isinstance(command, str) else self._argv(command)
+        argv = self._argv(command, shell=True)
+        env, cwd = self._options(env, cwd)
+        if input is not None and not isinstance(input, (str, bytes)):
+            raise InvalidInputError(f"input must be text or bytes, not {type(input).__name__}")
         data = input.encode() if isinstance(input, str) else input
+        if data is not None and len(data) > MAX_INPUT:
+            raise InputLimitError(f"input is {len(data)} bytes; the limit is {MAX_INPUT} bytes per command")
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= MAX_TIMEOUT
+        ):
+            raise InvalidInputError(f"timeout must be a number of seconds in (0, {MAX_TIMEOUT}], or None, not {timeout!r}")
         return await self._backend_desktop().run(argv, input=data, timeout=timeout, env=env, cwd=cwd)
 
     async def launch(
         self, command: str | Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str | None = None
     ) -> LaunchedProcess:
-        process = await self._backend_desktop().launch(self._argv(command), env=env, cwd=cwd)
+        argv = self._argv(command)
+        env, cwd = self._options(env, cwd)
+        process = await self._backend_desktop().launch(argv, env=env, cwd=cwd)
         self.processes = {pid: p for pid, p in self.processes.items() if p.returncode is None}
         self.processes[process.pid] = process
         return process
@@ -437,7 +523,7 @@ class Session:
             raise InvalidInputError(f"no process {pid} was launched on desktop {self.id}") from None
 
     async def open(self, target: str) -> LaunchedProcess:
-        if not isinstance(target, str) or not target:
+        if not isinstance(target, str) or not target.strip():
             raise InvalidInputError("open() needs a URL or a file path")
         return await self.launch(["xdg-open", target])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jupyter_desktop import InvalidInputError
+from jupyter_desktop.errors import InputLimitError
 from jupyter_desktop.actions import InputState, compile_actions
 from jupyter_desktop.keys import char_keysym, keysym, parse_chord, parse_keys
 
@@ -110,3 +111,49 @@ def test_a_bad_action_refuses_the_whole_batch_and_keeps_state():
     with pytest.raises(InvalidInputError, match="action 1"):
         compile_actions([{"action": "move", "x": 9, "y": 9}, {"action": "press", "keys": "zzz"}], state, SIZE)
     assert (state.x, state.y) == (3, 4)
+
+
+@pytest.mark.parametrize(
+    "actions, message",
+    [
+        ([{"action": "move", "x": 1, "y": 1}] * 1001, r"1001 actions in one batch; the limit is 1000"),
+        ([{"action": "type", "text": "a" * 100_001}], r"more than 100000 characters in one batch"),
+        ([{"action": "type", "text": "a" * 60_000}] * 2, r"action 1 \(type: more than 100000 characters"),
+        ([{"action": "wait", "seconds": 200}], r"seconds=200 is outside 0..60"),
+        ([{"action": "wait", "seconds": 10}] * 7, r"pauses 70 s in all .* the limit is 60 s per batch"),
+        ([{"action": "type", "text": "abcdefg", "delay": 9}], r"pauses 63 s in all"),
+        ([{"action": "press", "keys": "a", "hold": 40}, {"action": "drag", "path": [[0, 0], [5, 5]], "duration": 30}], "pauses 70 s"),
+        ([{"action": "drag", "path": [[1, 1]] * 1001}], r"1001 points; the limit is 1000"),
+        ([{"action": "scroll", "dy": 1000}] * 300, r"more than 500000 pointer and key events"),
+        ([{"action": "press", "keys": "ctrl+0x100000000"}], r"out of range: an X keysym is 0x1..0x1fffffff"),
+        ([{"action": "press", "keys": ["u+110000"]}], r"out of range: a code point"),
+        ([{"action": "press", "keys": 5}], r"keys must be 'ctrl\+c' or \['ctrl', 'c'\]"),
+        ([{"action": "press", "keys": {"a": 1}}], r"keys must be"),
+    ],
+)
+def test_batches_have_limits(actions, message):
+    """Every batch is bounded (LIMITS): a request cannot hold a desktop's input for long, nor flood its
+    VNC connection. Past a limit it is an InputLimitError (HTTP 413) naming the limit."""
+    with pytest.raises(InvalidInputError, match=message):
+        compile_actions(actions, InputState(), SIZE)
+
+
+def test_limit_errors_are_their_own_class():
+    with pytest.raises(InputLimitError):
+        compile_actions([{"action": "type", "text": "a" * 100_001}], InputState(), SIZE)
+    with pytest.raises(InputLimitError):
+        compile_actions([{"action": "wait", "seconds": 30}] * 3, InputState(), SIZE)
+
+
+def test_the_largest_allowed_batch_compiles():
+    steps, _ = compile_actions([{"action": "type", "text": "a" * 100_000}], InputState(), SIZE)
+    assert len(steps) == 200_000
+    steps, _ = compile_actions([{"action": "wait", "seconds": 30}] * 2, InputState(), SIZE)
+    assert sum(s[1] for s in steps) == 60
+
+
+def test_a_line_break_is_one_enter_however_written():
+    enter = ("key", 0xFF0D, True)
+    for text in ("a\nb", "a\r\nb", "a\rb"):
+        steps, _ = compile_actions([{"action": "type", "text": text}], InputState(), SIZE)
+        assert steps.count(enter) == 1, text

@@ -160,6 +160,37 @@ def test_rest_round_trip(call, desktop_id):
         ("POST", "desktop/api/desktops/{id}/stable", {"quiet": -1}, 400, "quiet must be"),
         ("POST", "desktop/api/desktops/{id}/windows/99999/close", None, 400, "no window 0x1869f"),
         ("GET", "desktop/nope/", None, 404, ""),
+        # found by trying the product (hardening issue): each answered 500 "Unhandled error" before
+        ("POST", "desktop/api/desktops", {"env": "abc"}, 400, "env must map variable names to strings"),
+        ("POST", "desktop/api/desktops", {"env": ["ab"]}, 400, "env must map variable names to strings"),
+        ("POST", "desktop/api/desktops", {"env": {"A": "x\u0000y"}}, 400, "env: A must be a string without NUL"),
+        ("POST", "desktop/api/desktops", {"opengl": "false"}, 400, "opengl must be true or false"),
+        ("POST", "desktop/api/desktops", {"width": True}, 400, "width must be an integer"),
+        ("POST", "desktop/api/desktops", {"profile": "openbox\u0000"}, 400, "NUL"),
+        ("GET", "desktop/api/desktops/{id}/screenshot?format=jpeg&quality=nan", None, 400, "quality must be an integer in 1..100"),
+        ("GET", "desktop/api/desktops/{id}/screenshot?scale=nan", None, 400, "scale must be a number in 0..4"),
+        ("GET", "desktop/api/desktops/{id}/screenshot?scale=20000x10", None, 413, "each side must be 1..8192"),
+        ("GET", "desktop/api/desktops/{id}/screenshot?region=--5,0,1,1", None, 400, "region must be 4 integers"),
+        ("POST", "desktop/api/desktops/{id}/actions", {"actions": [{"action": "press", "keys": "ctrl+0x100000000"}]}, 400, "out of range"),
+        ("POST", "desktop/api/desktops/{id}/actions", {"actions": [{"action": "move", "x": float("inf"), "y": 1}]}, 400, "not JSON"),
+        ("DELETE", "desktop/api/desktops/{id}/processes/1?signal=nan", None, 400, "signal must be an integer in 1..64"),
+        ("POST", "desktop/api/desktops/{id}/processes/1/wait?timeout=inf", None, 400, "timeout must be a number in 0..3600"),
+        ("POST", "desktop/api/desktops/{id}/exec", {"command": "true", "env": {"A=B": "1"}}, 400, "is not a variable name"),
+        ("POST", "desktop/api/desktops/{id}/exec", {"command": "true", "cwd": 5}, 400, "cwd must be a directory path"),
+        ("POST", "desktop/api/desktops/{id}/exec", {"command": "true", "timeout": True}, 400, "timeout must be a number"),
+        ("POST", "desktop/api/desktops/{id}/exec", {"command": "true", "input": 5}, 400, "input must be text or bytes"),
+        ("POST", "desktop/api/desktops/{id}/exec", {"command": ["a\u0000b"]}, 400, "NUL"),
+        ("POST", "desktop/api/desktops/{id}/processes", {"command": "xterm 'unbalanced"}, 400, "cannot split the command"),
+        ("POST", "desktop/api/desktops/{id}/stable", {"quiet": float("nan")}, 400, "not JSON"),
+        ("POST", "desktop/api/desktops/{id}/stable", {"quiet": True}, 400, "quiet must be a number of seconds"),
+        # limits: each names the limit (413), and nothing is sent
+        ("POST", "desktop/api/desktops/{id}/actions", {"actions": [{"action": "wait", "seconds": 200}] * 10}, 400, "seconds=200 is outside 0..60"),
+        ("POST", "desktop/api/desktops/{id}/actions", {"actions": [{"action": "wait", "seconds": 50}] * 2}, 413, "the limit is 60 s per batch"),
+        ("POST", "desktop/api/desktops/{id}/actions", {"actions": [{"action": "type", "text": "x" * 100_001}]}, 413, "more than 100000 characters"),
+        ("POST", "desktop/api/desktops/{id}/actions", {"actions": [{"action": "move", "x": 1, "y": 1}] * 1001}, 413, "the limit is 1000 actions"),
+        ("POST", "desktop/api/desktops/{id}/exec", {"command": "cat", "input": "x" * (1 << 20 | 1)}, 413, "the limit is 1048576 bytes"),
+        ("PUT", "desktop/api/desktops/{id}/clipboard", {"text": "x" * (1 << 20 | 1)}, 413, "the limit is 1048576"),
+        ("POST", "desktop/api/desktops/{id}/actions", '{"actions": [], "pad": "' + "x" * (4 << 20) + '"}', 413, "the limit is 4194304 bytes"),
     ],
 )  # fmt: skip
 def test_bad_requests_get_4xx_with_a_message(call, desktop_id, method, path, body, status, message):
@@ -170,6 +201,29 @@ def test_bad_requests_get_4xx_with_a_message(call, desktop_id, method, path, bod
     assert got == status, reply
     if message:
         assert message in reply["message"], reply
+
+
+def test_a_queue_of_action_batches_is_bounded(call, jp_asyncio_loop, jp_fetch, jp_serverapp, desktop_id, monkeypatch):
+    """A batch waits at most MAX_QUEUE_WAIT for the ones before it, then gets 429 saying the desktop is busy
+    (before: a batch of long waits held every later request, from anyone, for as long as it liked)."""
+    monkeypatch.setattr("jupyter_desktop.session.MAX_QUEUE_WAIT", 0.5)
+    path = f"desktop/api/desktops/{desktop_id}/actions".split("/")
+    body = json.dumps({"actions": [{"action": "wait", "seconds": 3}, {"action": "move", "x": 3, "y": 4}]})
+
+    async def main():
+        first = asyncio.ensure_future(jp_fetch(*path, method="POST", body=body))
+        session = jp_serverapp.web_app.settings["jupyter_desktop"].manager.get(desktop_id)
+        while not session._input_lock.locked():  # the first batch holds the desktop's input
+            await asyncio.sleep(0.01)
+        with pytest.raises(HTTPClientError) as info:
+            await jp_fetch(*path, method="POST", body=json.dumps({"actions": [{"action": "move", "x": 1, "y": 1}]}))
+        assert not first.done()
+        return info.value, await first
+
+    refused, first = jp_asyncio_loop.run_until_complete(main())
+    assert refused.code == 429 and "still busy with earlier batches" in json.loads(refused.response.body)["message"]
+    assert first.code == 204
+    assert call(f"desktop/api/desktops/{desktop_id}/pointer") == (200, {"x": 3, "y": 4})
 
 
 def test_limit_on_desktops(call, desktop_id):

@@ -22,12 +22,50 @@ __all__ = [
     "LaunchedProcess",
     "BackendDesktop",
     "Backend",
+    "check_argv",
+    "check_env",
 ]
 
 #: Built-in session profiles; any other string (or a list) is a custom session command.
 PROFILES = ("openbox", "xfce", "none")
 
 MIN_SIZE, MAX_SIZE = 64, 8192
+
+
+MAX_ARG = 128 * 1024  # bytes of one command-line argument (Linux refuses more)
+MAX_ARGS = 4096  # arguments of one command
+MAX_ENV = 256  # variables given in one env
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_argv(argv: Sequence[str], what: str = "the command") -> None:
+    """Refuse what no program can be given: NUL bytes, arguments past the kernel's limits."""
+    if len(argv) > MAX_ARGS:
+        raise InvalidInputError(f"{what} has {len(argv)} arguments; the limit is {MAX_ARGS}")
+    for arg in argv:
+        if "\0" in arg:
+            raise InvalidInputError(f"{what} contains a NUL character, which no program argument can hold")
+        if len(arg) > MAX_ARG:
+            raise InvalidInputError(f"an argument of {what} is {len(arg)} characters long; the limit is {MAX_ARG}")
+
+
+def check_env(env: Any) -> dict[str, str]:
+    """``env`` as a plain dict of names to values, or InvalidInputError saying what is wrong with it."""
+    if env is None:
+        return {}
+    if not isinstance(env, Mapping):
+        raise InvalidInputError(f"env must map variable names to strings, e.g. {{\"LANG\": \"C.UTF-8\"}}; not {env!r:.80}")
+    if len(env) > MAX_ENV:
+        raise InvalidInputError(f"env has {len(env)} variables; the limit is {MAX_ENV}")
+    for name, value in env.items():
+        if not isinstance(name, str) or not name or "=" in name or "\0" in name:
+            raise InvalidInputError(f"env: {name!r:.80} is not a variable name (no '=', no NUL, not empty)")
+        if not isinstance(value, str) or "\0" in value or len(value) > MAX_ARG:
+            raise InvalidInputError(f"env: {name} must be a string without NUL, at most {MAX_ARG} characters")
+    return dict(env)
 
 
 @dataclass(frozen=True)
@@ -47,22 +85,26 @@ class DesktopSpec:
 
     def __post_init__(self) -> None:
         for label, value in (("width", self.width), ("height", self.height)):
-            if not isinstance(value, int) or not MIN_SIZE <= value <= MAX_SIZE:
+            if not _is_int(value) or not MIN_SIZE <= value <= MAX_SIZE:
                 raise InvalidInputError(f"{label} must be an integer between {MIN_SIZE} and {MAX_SIZE}, not {value!r}")
-        if self.depth not in (16, 24, 32):
+        if not _is_int(self.depth) or self.depth not in (16, 24, 32):
             raise InvalidInputError(f"depth must be 16, 24 or 32, not {self.depth!r}")
-        if not isinstance(self.dpi, int) or not 24 <= self.dpi <= 600:
+        if not _is_int(self.dpi) or not 24 <= self.dpi <= 600:
             raise InvalidInputError(f"dpi must be an integer between 24 and 600, not {self.dpi!r}")
+        if not isinstance(self.opengl, bool):
+            raise InvalidInputError(f"opengl must be true or false, not {self.opengl!r}")
         if isinstance(self.profile, (list, tuple)):
             if not self.profile or not all(isinstance(a, str) and a for a in self.profile):
                 raise InvalidInputError("a custom profile command must be a non-empty list of strings")
+            check_argv(self.profile, "the profile command")
             object.__setattr__(self, "profile", tuple(self.profile))
         elif not isinstance(self.profile, str) or not self.profile.strip():
             raise InvalidInputError(
                 f"profile must be one of {', '.join(PROFILES)} or a command to run as the session, not {self.profile!r}"
             )
-        if not all(isinstance(k, str) and isinstance(v, str) for k, v in dict(self.env).items()):
-            raise InvalidInputError("env must map strings to strings")
+        else:
+            check_argv([self.profile], "the profile command")
+        object.__setattr__(self, "env", check_env(self.env))
 
     @property
     def geometry(self) -> str:

@@ -10,6 +10,8 @@ import asyncio
 import functools
 import io
 import json
+import math
+import re
 import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -22,15 +24,17 @@ from tornado import web
 
 from ..backends.base import DesktopSpec
 from ..errors import (
+    DesktopBusyError,
     DesktopClosedError,
     DesktopError,
     DesktopStartError,
+    InputLimitError,
     InvalidInputError,
     MissingDependencyError,
     RFBError,
 )
 from ..manager import DesktopNotFoundError, LimitError
-from ..session import Session, scale_image
+from ..session import Session, scale_image, scaled_size
 
 __all__ = ["routes", "DesktopAPIHandler", "RESOURCE"]
 
@@ -38,9 +42,13 @@ RESOURCE = "desktops"  # the authorization resource of every route
 ID = r"(?P<desktop_id>[^/]+)"
 OPENAPI = Path(__file__).with_name("openapi.yaml")
 
+MAX_BODY = 4 << 20  # bytes of a request body
+
 _STATUS: list[tuple[type[BaseException], int]] = [
     (DesktopNotFoundError, 404),
+    (InputLimitError, 413),
     (InvalidInputError, 400),
+    (DesktopBusyError, 429),
     (LimitError, 429),
     (DesktopClosedError, 409),
     (MissingDependencyError, 503),
@@ -71,22 +79,41 @@ def api(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
     return wrapper
 
 
+@web.stream_request_body
 class DesktopAPIHandler(APIHandler):
+    """Bodies are read as they arrive and kept only up to ``MAX_BODY`` bytes; a bigger one is refused (413)."""
+
     auth_resource = RESOURCE
+    _body: bytearray
+    _body_size = 0
 
     @property
     def ext(self) -> Any:
         return self.settings["jupyter_desktop"]
 
+    async def prepare(self) -> None:  # type: ignore[override]
+        await super().prepare()
+        self._body = bytearray()
+        length = self.request.headers.get("Content-Length", "0")
+        if length.isdigit() and int(length) > MAX_BODY:
+            raise web.HTTPError(413, _too_big(int(length)))
+
+    def data_received(self, chunk: bytes) -> None:
+        self._body_size += len(chunk)
+        if self._body_size <= MAX_BODY:
+            self._body += chunk  # past the limit, the rest is read and dropped; the handler answers 413
+
     def session(self, desktop_id: str) -> Session:
         return self.ext.manager.get(desktop_id)
 
     def body(self) -> dict[str, Any]:
-        if not self.request.body:
+        if self._body_size > MAX_BODY:
+            raise InputLimitError(_too_big(self._body_size))
+        if not self._body:
             return {}
         try:
-            data = json.loads(self.request.body)
-        except ValueError as exc:
+            data = json.loads(self._body, parse_constant=_not_json)
+        except (ValueError, RecursionError) as exc:
             raise InvalidInputError(f"the request body is not JSON: {exc}") from None
         if not isinstance(data, dict):
             raise InvalidInputError("the request body must be a JSON object")
@@ -96,14 +123,33 @@ class DesktopAPIHandler(APIHandler):
         self.set_status(status)
         self.finish(json.dumps(data))
 
-    def arg_float(self, name: str, default: float) -> float:
+    def arg_float(self, name: str, default: float, low: float, high: float) -> float:
         value = self.get_argument(name, None)
         if value is None:
             return default
         try:
-            return float(value)
+            number = float(value)
         except ValueError:
-            raise InvalidInputError(f"{name} must be a number, not {value!r}") from None
+            number = math.nan
+        if not low <= number <= high:  # NaN fails this too
+            raise InvalidInputError(f"{name} must be a number in {low:g}..{high:g}, not {value!r}")
+        return number
+
+    def arg_int(self, name: str, default: int, low: int, high: int) -> int:
+        value = self.get_argument(name, None)
+        if value is None:
+            return default
+        if not _INT.fullmatch(value) or not low <= int(value) <= high:
+            raise InvalidInputError(f"{name} must be an integer in {low}..{high}, not {value!r}")
+        return int(value)
+
+
+def _not_json(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _too_big(size: int) -> str:
+    return f"the request body is {size} bytes; the limit is {MAX_BODY} bytes"
 
 
 def _fields(body: dict[str, Any], allowed: set[str]) -> None:
@@ -129,7 +175,7 @@ class DesktopsHandler(DesktopAPIHandler):
             depth=body.get("depth", 24),
             dpi=body.get("dpi", 96),
             env=body.get("env") or {},
-            opengl=bool(body.get("opengl", False)),
+            opengl=body.get("opengl", False),
         )
         owner = self.current_user.username if hasattr(self.current_user, "username") else None
         session = await self.ext.manager.create(spec, backend=body.get("backend"), owner=owner)
@@ -157,9 +203,12 @@ class RestartHandler(DesktopAPIHandler):
         self.reply(session.to_dict())
 
 
+_INT = re.compile(r"\s*-?[0-9]{1,9}\s*")
+
+
 def _parse_ints(text: str, sep: str, count: int, what: str) -> list[int]:
     parts = text.split(sep)
-    if len(parts) != count or not all(p.strip().lstrip("-").isdigit() for p in parts):
+    if len(parts) != count or not all(_INT.fullmatch(p) for p in parts):
         raise InvalidInputError(f"{what} must be {count} integers separated by {sep!r}, not {text!r}")
     return [int(p) for p in parts]
 
@@ -180,24 +229,17 @@ class ScreenshotHandler(DesktopAPIHandler):
             raise InvalidInputError(f"format must be one of {', '.join(self.FORMATS)}, not {fmt!r}")
         region_arg = self.get_argument("region", None)
         region = _parse_ints(region_arg, ",", 4, "region") if region_arg else None
-        quality = int(self.arg_float("quality", 80))
-        if not 1 <= quality <= 100:
-            raise InvalidInputError("quality must be between 1 and 100")
+        quality = self.arg_int("quality", 80, 1, 100)
         fresh = self.get_argument("fresh", "1") not in ("0", "false", "no")
-        image = await session.capture(region, fresh)
-        scale = self.get_argument("scale", None)
-        if scale:
-            if "x" in scale:
-                size = tuple(_parse_ints(scale, "x", 2, "scale"))
+        scale_arg = self.get_argument("scale", None)
+        scale: float | list[int] | None = None
+        if scale_arg:
+            if "x" in scale_arg:
+                scale = _parse_ints(scale_arg, "x", 2, "scale")
             else:
-                factor = self.arg_float("scale", 1.0)
-                if not 0 < factor <= 4:
-                    raise InvalidInputError("scale must be a factor in (0, 4] or a size like 1024x640")
-                size = (max(1, round(image.width * factor)), max(1, round(image.height * factor)))
-            if not all(0 < v <= 16384 for v in size):
-                raise InvalidInputError(f"scale size {size} is out of range")
-        else:
-            size = image.size
+                scale = self.arg_float("scale", 1.0, 0, 4)
+        image = await session.capture(region, fresh)
+        size = scaled_size(image.size, scale) if scale is not None else image.size
         data = await asyncio.to_thread(_encode, image, size, fmt, quality)
         self.set_header("X-Width", str(size[0]))
         self.set_header("X-Height", str(size[1]))
@@ -245,20 +287,10 @@ class ExecHandler(DesktopAPIHandler):
         _fields(body, {"command", "input", "timeout", "env", "cwd"})
         if "command" not in body:
             raise InvalidInputError("missing 'command'")
-        timeout = body.get("timeout", 60)
-        if timeout is not None and (not isinstance(timeout, (int, float)) or not 0 < timeout <= 3600):
-            raise InvalidInputError("timeout must be a number of seconds in (0, 3600] or null")
         result = await self.session(desktop_id).run(
-            body["command"], input=body.get("input"), timeout=timeout, env=_env(body), cwd=body.get("cwd")
+            body["command"], input=body.get("input"), timeout=body.get("timeout", 60), env=body.get("env"), cwd=body.get("cwd")
         )
         self.reply({"returncode": result.returncode, "stdout": result.stdout, "stderr": result.stderr})
-
-
-def _env(body: dict[str, Any]) -> dict[str, str] | None:
-    env = body.get("env")
-    if env is not None and (not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values())):
-        raise InvalidInputError("env must map names to strings")
-    return env
 
 
 def _process(process: Any) -> dict[str, Any]:
@@ -280,7 +312,7 @@ class ProcessesHandler(DesktopAPIHandler):
         if "open" in body:
             process = await session.open(body["open"])
         elif "command" in body:
-            process = await session.launch(body["command"], env=_env(body), cwd=body.get("cwd"))
+            process = await session.launch(body["command"], env=body.get("env"), cwd=body.get("cwd"))
         else:
             raise InvalidInputError("give 'command' to launch or 'open' for a URL or file")
         self.reply(_process(process), 201)
@@ -293,7 +325,7 @@ class ProcessHandler(DesktopAPIHandler):
 
     @api
     async def delete(self, desktop_id: str, pid: str) -> None:
-        sig = int(self.arg_float("signal", signal.SIGTERM))
+        sig = self.arg_int("signal", signal.SIGTERM, 1, 64)
         if sig not in {s.value for s in signal.Signals}:
             raise InvalidInputError(f"unknown signal {sig}")
         process = self.session(desktop_id).process(int(pid))
@@ -304,9 +336,7 @@ class ProcessHandler(DesktopAPIHandler):
 class ProcessWaitHandler(DesktopAPIHandler):
     @api
     async def post(self, desktop_id: str, pid: str) -> None:
-        timeout = self.arg_float("timeout", 30.0)
-        if not 0 <= timeout <= 3600:
-            raise InvalidInputError("timeout must be in 0..3600 seconds")
+        timeout = self.arg_float("timeout", 30.0, 0, 3600)
         process = self.session(desktop_id).process(int(pid))
         await process.wait(timeout)
         self.reply(_process(process))
@@ -361,11 +391,8 @@ class StableHandler(DesktopAPIHandler):
     async def post(self, desktop_id: str) -> None:
         body = self.body()
         _fields(body, {"quiet", "timeout"})
-        quiet, timeout = body.get("quiet", 0.5), body.get("timeout", 10.0)
-        for name, value in (("quiet", quiet), ("timeout", timeout)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 600:
-                raise InvalidInputError(f"{name} must be a number of seconds in 0..600")
-        self.reply({"stable": await self.session(desktop_id).wait_until_stable(quiet, timeout)})
+        stable = await self.session(desktop_id).wait_until_stable(body.get("quiet", 0.5), body.get("timeout", 10.0))
+        self.reply({"stable": stable})
 
 
 class OpenAPIHandler(DesktopAPIHandler):
