@@ -522,10 +522,12 @@ class Session:
         except KeyError:
             raise InvalidInputError(f"no process {pid} was launched on desktop {self.id}") from None
 
-    async def open(self, target: str) -> LaunchedProcess:
+    async def open(
+        self, target: str, *, env: Mapping[str, str] | None = None, cwd: str | None = None
+    ) -> LaunchedProcess:
         if not isinstance(target, str) or not target.strip():
             raise InvalidInputError("open() needs a URL or a file path")
-        return await self.launch(["xdg-open", target])
+        return await self.launch(["xdg-open", target], env=env, cwd=cwd)
 
     async def windows(self) -> list[Window]:
         result = await self._tool(["sh", "-c", _WINDOWS_SCRIPT])

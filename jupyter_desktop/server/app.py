@@ -14,6 +14,7 @@ from jupyter_server.extension.application import ExtensionApp
 from tornado.ioloop import IOLoop, PeriodicCallback
 from traitlets import Bool, Dict, Float, Int, List, Unicode, default
 
+from ..backends.base import DesktopSpec
 from ..manager import BACKENDS, DesktopManager
 from . import handlers, pages, proxy
 
@@ -95,16 +96,16 @@ class DesktopExtension(ExtensionApp):
 
     # ------------------------------------------------------------------ helpers for handlers
 
-    def check_request(self, body: dict[str, Any]) -> None:
+    def check_request(self, spec: DesktopSpec, backend: str | None) -> None:
         """Refuse what this server's configuration does not allow (raises InvalidInputError)."""
         from ..errors import InvalidInputError
 
-        backend = body.get("backend") or self.default_backend
+        backend = backend or self.default_backend
         if backend not in self.allowed_backends:
             raise InvalidInputError(
-                f"backend {backend!r} is not allowed here; allowed: {', '.join(self.allowed_backends)}"
+                f"backend {backend!r:.80} is not allowed here; allowed: {', '.join(self.allowed_backends)}"
             )
-        profile = body.get("profile", self.default_profile)
+        profile = spec.profile
         if self.allowed_profiles is not None:
             shown = profile if isinstance(profile, str) else " ".join(profile)
             if shown not in self.allowed_profiles:

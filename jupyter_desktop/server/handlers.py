@@ -67,6 +67,7 @@ def api(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
     @functools.wraps(method)
     async def wrapper(self: DesktopAPIHandler, *args: Any, **kwargs: Any) -> Any:
         try:
+            self.check_query(method.__name__)
             return await method(self, *args, **kwargs)
         except web.HTTPError:
             raise
@@ -86,6 +87,16 @@ class DesktopAPIHandler(APIHandler):
     auth_resource = RESOURCE
     _body: bytearray
     _body_size = 0
+    #: Query parameters each method takes (besides Jupyter's own token and _xsrf); others are refused.
+    QUERY: dict[str, tuple[str, ...]] = {}
+
+    def check_query(self, method: str) -> None:
+        known = self.QUERY.get(method, ())
+        unknown = set(self.request.query_arguments) - set(known) - {"token", "_xsrf"}
+        if unknown:
+            names = ", ".join(repr(n) for n in sorted(unknown))
+            takes = f"it takes {', '.join(known)}" if known else "it takes none"
+            raise InvalidInputError(f"unknown query parameter(s) {names:.300}; {takes}")
 
     @property
     def ext(self) -> Any:
@@ -144,6 +155,12 @@ class DesktopAPIHandler(APIHandler):
         return int(value)
 
 
+def _path_int(text: str, what: str) -> int:
+    if not _INT.fullmatch(text) or int(text) < 0:
+        raise InvalidInputError(f"{what} must be a whole number, not {text!r}")
+    return int(text)
+
+
 def _not_json(name: str) -> None:
     raise ValueError(f"{name} is not a JSON number")
 
@@ -167,18 +184,21 @@ class DesktopsHandler(DesktopAPIHandler):
     async def post(self) -> None:
         body = self.body()
         _fields(body, {"profile", "width", "height", "depth", "dpi", "env", "opengl", "backend"})
-        self.ext.check_request(body)
         spec = DesktopSpec(
             profile=body.get("profile", self.ext.default_profile),
             width=body.get("width", self.ext.default_width),
             height=body.get("height", self.ext.default_height),
             depth=body.get("depth", 24),
             dpi=body.get("dpi", 96),
-            env=body.get("env") or {},
+            env=body.get("env", {}),
             opengl=body.get("opengl", False),
         )
+        backend = body.get("backend")
+        if backend is not None and not isinstance(backend, str):
+            raise InvalidInputError(f"backend must be a name such as 'local' or 'docker', not {backend!r:.80}")
+        self.ext.check_request(spec, backend)
         owner = self.current_user.username if hasattr(self.current_user, "username") else None
-        session = await self.ext.manager.create(spec, backend=body.get("backend"), owner=owner)
+        session = await self.ext.manager.create(spec, backend=backend, owner=owner)
         self.set_header("Location", self.request.path.rstrip("/") + "/" + session.id)
         self.reply(session.to_dict(), 201)
 
@@ -219,6 +239,7 @@ class ScreenshotHandler(DesktopAPIHandler):
     ``raw`` is RGB bytes, row after row, with the size in ``X-Width``/``X-Height``: the fastest path.
     """
 
+    QUERY = {"get": ("format", "region", "scale", "quality", "fresh")}
     FORMATS = {"png": "image/png", "jpeg": "image/jpeg", "jpg": "image/jpeg", "webp": "image/webp", "raw": "application/octet-stream"}
 
     @api
@@ -309,8 +330,10 @@ class ProcessesHandler(DesktopAPIHandler):
         body = self.body()
         _fields(body, {"command", "open", "env", "cwd"})
         session = self.session(desktop_id)
+        if "open" in body and "command" in body:
+            raise InvalidInputError("give either 'command' to launch or 'open' for a URL or file, not both")
         if "open" in body:
-            process = await session.open(body["open"])
+            process = await session.open(body["open"], env=body.get("env"), cwd=body.get("cwd"))
         elif "command" in body:
             process = await session.launch(body["command"], env=body.get("env"), cwd=body.get("cwd"))
         else:
@@ -319,25 +342,29 @@ class ProcessesHandler(DesktopAPIHandler):
 
 
 class ProcessHandler(DesktopAPIHandler):
+    QUERY = {"delete": ("signal",)}
+
     @api
     async def get(self, desktop_id: str, pid: str) -> None:
-        self.reply(_process(self.session(desktop_id).process(int(pid))))
+        self.reply(_process(self.session(desktop_id).process(_path_int(pid, "pid"))))
 
     @api
     async def delete(self, desktop_id: str, pid: str) -> None:
         sig = self.arg_int("signal", signal.SIGTERM, 1, 64)
         if sig not in {s.value for s in signal.Signals}:
             raise InvalidInputError(f"unknown signal {sig}")
-        process = self.session(desktop_id).process(int(pid))
+        process = self.session(desktop_id).process(_path_int(pid, "pid"))
         await process.kill(sig)
         self.reply(_process(process))
 
 
 class ProcessWaitHandler(DesktopAPIHandler):
+    QUERY = {"post": ("timeout",)}
+
     @api
     async def post(self, desktop_id: str, pid: str) -> None:
         timeout = self.arg_float("timeout", 30.0, 0, 3600)
-        process = self.session(desktop_id).process(int(pid))
+        process = self.session(desktop_id).process(_path_int(pid, "pid"))
         await process.wait(timeout)
         self.reply(_process(process))
 
@@ -351,7 +378,9 @@ class WindowsHandler(DesktopAPIHandler):
 class WindowCommandHandler(DesktopAPIHandler):
     @api
     async def post(self, desktop_id: str, window_id: str, command: str) -> None:
-        await self.session(desktop_id).window_command(int(window_id), command)
+        if command not in ("activate", "close"):
+            raise web.HTTPError(404, f"no window command {command!r}: activate or close")
+        await self.session(desktop_id).window_command(_path_int(window_id, "window id"), command)
         self.set_status(204)
         self.finish()
 
@@ -413,10 +442,10 @@ def routes() -> list[tuple[str, type]]:
         (rf"{base}/{ID}/pointer", PointerHandler),
         (rf"{base}/{ID}/exec", ExecHandler),
         (rf"{base}/{ID}/processes", ProcessesHandler),
-        (rf"{base}/{ID}/processes/(?P<pid>\d+)", ProcessHandler),
-        (rf"{base}/{ID}/processes/(?P<pid>\d+)/wait", ProcessWaitHandler),
+        (rf"{base}/{ID}/processes/(?P<pid>[^/]+)", ProcessHandler),
+        (rf"{base}/{ID}/processes/(?P<pid>[^/]+)/wait", ProcessWaitHandler),
         (rf"{base}/{ID}/windows", WindowsHandler),
-        (rf"{base}/{ID}/windows/(?P<window_id>\d+)/(?P<command>activate|close)", WindowCommandHandler),
+        (rf"{base}/{ID}/windows/(?P<window_id>[^/]+)/(?P<command>[^/]+)", WindowCommandHandler),
         (rf"{base}/{ID}/clipboard", ClipboardHandler),
         (rf"{base}/{ID}/size", SizeHandler),
         (rf"{base}/{ID}/stable", StableHandler),
