@@ -5,6 +5,7 @@ Run: .venv/bin/python benchmarks/bench_core.py [--rounds N]
 Prints, at 1280x800:
   - screenshot -> PIL.Image latency: Desktop.screenshot() vs `scrot` (E2B's path) vs `import -window root`
   - key press -> pixels changed: Desktop.press() vs an `xdotool key` subprocess (Anthropic's and E2B's path)
+  - action -> settled screenshot: wait_until_stable(quiet=0.2) vs the fixed 2 s sleep of Anthropic's demo
   - cold start to first frame per profile, and memory (PSS) of the desktop's processes
 Figures are medians and 95th percentiles; nothing is asserted.
 """
@@ -130,6 +131,36 @@ def bench_keys(d: Desktop, rounds: int) -> None:
     print(row("xdotool key subprocess", xdo_t, base))
 
 
+def bench_settle(d: Desktop, rounds: int) -> None:
+    """An agent's step: act, wait until the screen settles, take the screenshot the model will see.
+
+    Ours: wait_until_stable(quiet=0.2). Anthropic's computer-use demo: a fixed 2 s sleep after each action.
+    "Complete" means the screenshot already held the whole effect: it equals the screen after a further
+    wait_until_stable(quiet=1.0).
+    """
+
+    def step(i: int, settle: Callable[[], object]) -> tuple[float, bool]:
+        d.write(f"echo settle-{i}; ls /usr/bin | head -{5 + i % 10}\n")
+        t0 = time.perf_counter()
+        settle()
+        shot = d.screenshot().tobytes()
+        elapsed = time.perf_counter() - t0
+        d.wait_until_stable(quiet=1.0, timeout=30)
+        return elapsed, shot == d.screenshot().tobytes()
+
+    print("action -> settled screenshot, an xterm command's output (speed-up vs a fixed 2 s sleep)")
+    results = {}
+    for label, settle in (
+        ("jupyter_desktop wait_until_stable(quiet=0.2)", lambda: d.wait_until_stable(quiet=0.2, timeout=30)),
+        ("fixed time.sleep(2.0) (Anthropic's demo)", lambda: time.sleep(2.0)),
+    ):
+        runs = [step(i, settle) for i in range(rounds)]
+        results[label] = ([t for t, _ in runs], sum(ok for _, ok in runs))
+    base = stats(results["fixed time.sleep(2.0) (Anthropic's demo)"][0])[0]
+    for label, (times, complete) in results.items():
+        print(row(label, times, base) + f"   complete {complete}/{rounds}")
+
+
 def bench_start(rounds: int) -> None:
     print("cold start to first frame, and memory of the desktop's processes (PSS)")
     for x_server, profile in [("xvnc", "none"), ("xvnc", "openbox"), ("xvfb", "openbox"), ("xvnc", "xfce")]:
@@ -165,6 +196,8 @@ def main() -> None:
         bench_screenshots(d, args.rounds)
         print()
         bench_keys(d, max(20, args.rounds // 2))
+        print()
+        bench_settle(d, max(10, args.rounds // 5))
     print()
     bench_start(max(5, args.rounds // 20))
 
