@@ -339,8 +339,12 @@ def compile_actions(
 
 
 async def execute(steps: Sequence[Step], rfb: Any) -> None:
-    """Send compiled steps over an RFBClient, flushing before each pause and at the end."""
-    for step in steps:
+    """Send compiled steps over an RFBClient, flushing before each pause and at the end (and every few
+    thousand events, letting the event loop serve others meanwhile)."""
+    for i, step in enumerate(steps):
+        if i and not i % 5000:
+            await rfb.flush()
+            await asyncio.sleep(0)
         if step[0] == "pointer":
             rfb.pointer_event(step[1], step[2], step[3])
         elif step[0] == "key":
