@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DesktopStartError, InvalidInputError, MissingDependencyError
+from ..images.desktop import first_look
 from . import _proc
 from .base import Backend, BackendDesktop, DesktopSpec, LaunchedProcess, RFBEndpoint, RunResult
 
@@ -329,6 +330,8 @@ class LocalDesktop(BackendDesktop):
             process = self._session = await self._spawn(session, "session.log")
             if spec.profile in ("openbox", "xfce"):
                 await self._wait_for_window_manager(process)
+            if spec.profile == "openbox":
+                await self._first_look()  # once openbox is up: it lowers its own stacking anchor as it starts
         if spec.dpi != 96 and self.backend.xrdb:
             await self.run([self.backend.xrdb, "-merge"], input=f"Xft.dpi: {spec.dpi}\n".encode(), timeout=10)
         self._record()
@@ -351,6 +354,15 @@ class LocalDesktop(BackendDesktop):
             await asyncio.sleep(0.01)
         raise DesktopStartError(f"the window manager did not start within {self.backend.start_timeout:g} s")
 
+    async def _first_look(self) -> None:
+        """In the middle of the light desktop, how to open its menu (images/desktop/first_look.py: a few X
+        requests, no process, under 100 KiB in the X server)."""
+        try:
+            await asyncio.to_thread(first_look.show_hint, self.display, self.env["XAUTHORITY"])
+        except (OSError, first_look.XError) as exc:  # only the look: the desktop works without it
+            with open(self.dir / "session.log", "a") as log:
+                log.write(f"jupyter-desktop: the desktop's hint failed: {exc}\n")
+
     def _write_xdg_overrides(self) -> None:
         autostart = self.dir / "xdg" / "autostart"
         autostart.mkdir(parents=True)
@@ -361,6 +373,11 @@ class LocalDesktop(BackendDesktop):
         xfconf = self.dir / "xdg" / "xfce4" / "xfconf" / "xfce-perchannel-xml"
         xfconf.mkdir(parents=True)
         (xfconf / "xfwm4.xml").write_text(_XFWM4_DEFAULTS)
+        # openbox's root menu (right-click the desktop): this machine's terminal, web browser and file manager
+        path = self.env.get("PATH", os.defpath)
+        menu = first_look.menu_xml(lambda program: shutil.which(program, path=path))
+        (self.dir / "xdg" / "openbox").mkdir()
+        (self.dir / "xdg" / "openbox" / "menu.xml").write_text(menu)
 
     def _session_argv(self) -> list[str] | None:
         profile = self.spec.profile
