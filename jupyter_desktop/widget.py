@@ -119,8 +119,9 @@ class DesktopView(anywidget.AnyWidget):
     view_only = traitlets.Bool(False).tag(sync=True)
     #: "fit" scales the screen into the cell; "1:1" shows real pixels with scrollbars.
     scale = traitlets.Enum(["fit", "1:1"], "fit").tag(sync=True)
-    #: "compact" (about 300 px high) or "full" (the screen's height, up to the window).
-    size = traitlets.Enum(["compact", "full"], "compact").tag(sync=True)
+    #: "full": as wide as the cell at the screen's aspect ratio (with scale "1:1": the screen's height), at most
+    #: 85% of the window's height; "compact": 300 px high.
+    size = traitlets.Enum(["full", "compact"], "full").tag(sync=True)
     #: Resize the remote screen to the widget when the widget changes size (the user asks for it).
     resize_remote = traitlets.Bool(False).tag(sync=True)
 

@@ -169,6 +169,21 @@ def type_into_xterm(nb: LabNotebook, view, var: str, tmp_path: Path, label: str)
     assert text in ocr(Image.open(shot), tmp_path).replace("\n", " "), "tesseract did not read the typed line"
 
 
+def misfit(view, g: dict[str, float]) -> str:
+    """What keeps the canvas ``g`` from being the default view: as wide as the cell's output (the widget's 1 px
+    borders aside), at the desktop's aspect ratio, the whole view in the window. "" when it is."""
+    cell = view.evaluate("root => root.parentElement.getBoundingClientRect().width")
+    height = view.bounding_box()["height"]
+    problems = []
+    if abs(g["width"] - (cell - 2)) > 1.5:
+        problems.append(f"the canvas is {g['width']:.1f} px wide in a {cell:.1f} px cell")
+    if abs(g["height"] - g["width"] * g["fbHeight"] / g["fbWidth"]) > 1.5:
+        problems.append(f"the canvas is {g['width']:.1f}x{g['height']:.1f}, not {g['fbWidth']}x{g['fbHeight']}'s shape")
+    if height > VIEWPORT["height"]:
+        problems.append(f"the view is {height:.0f} px high in a {VIEWPORT['height']} px window")
+    return "; ".join(problems)
+
+
 def pointer_follows_clicks(nb: LabNotebook, view, var: str) -> tuple[int, int]:
     g = canvas_geometry(view)
     target = (int(g["fbWidth"] * 0.7), int(g["fbHeight"] * 0.6))
@@ -210,7 +225,7 @@ def test_widget_through_the_server_websocket(browser, lab: Lab, tmp_path):
         paint_and_read(nb, view, "d", ORANGE)
         g = canvas_geometry(view)
         assert (g["fbWidth"], g["fbHeight"]) == (800, 600)
-        assert (g["width"], g["height"]) == (pytest.approx(400, abs=1), pytest.approx(300, abs=1))  # fit, compact
+        assert not misfit(view, g), misfit(view, g)  # the default view: the cell's width at the desktop's 4:3
         paint_and_read(nb, view, "d", TEAL)
 
         # input: clicks move the desktop's pointer; typing reaches an xterm
@@ -256,20 +271,20 @@ def test_widget_through_the_server_websocket(browser, lab: Lab, tmp_path):
             arg=f".jd-widget[data-desktop-id='{desktop_id}'] canvas",
         )
         assert nb.value("d.view().scale") == "1:1"
+        assert view.locator(".jd-stage").bounding_box()["height"] == pytest.approx(600, abs=1)  # the screen's
         view.locator("[aria-label='Actual size']").click()
-        page.wait_for_function(
-            "sel => { const c = document.querySelector(sel); return c.getBoundingClientRect().height <= 300; }",
-            arg=f".jd-widget[data-desktop-id='{desktop_id}'] canvas",
-        )
+        eventually(lambda: not misfit(view, canvas_geometry(view)), what="fit: the cell's width again")
         assert nb.value("d.view().scale") == "fit"
 
-        # size: compact -> full, set from Python (trait changes apply live), and back from the toolbar
-        assert view.locator(".jd-stage").bounding_box()["height"] == pytest.approx(300, abs=1)
-        nb.run("d.view().size = 'full'")
-        eventually(lambda: view.locator(".jd-stage").bounding_box()["height"] > 400, what="full size")
-        view.locator("[aria-label='Full size']").click()
-        eventually(lambda: abs(view.locator(".jd-stage").bounding_box()["height"] - 300) < 1, what="compact again")
+        # size: full (the default) -> compact from the toolbar, -> full again from Python (traits apply live)
+        full = view.locator(".jd-stage").bounding_box()["height"]
+        view.locator("[aria-label='Compact']").click()
+        eventually(lambda: abs(view.locator(".jd-stage").bounding_box()["height"] - 300) < 1, what="compact")
         assert nb.value("d.view().size") == "compact"
+        eventually(lambda: abs(canvas_geometry(view)["height"] - 300) < 1, what="the canvas fit in 300 px")
+        nb.run("d.view().size = 'full'")
+        eventually(lambda: abs(view.locator(".jd-stage").bounding_box()["height"] - full) < 1, what="full again")
+        assert view.locator("[aria-label='Compact']").get_attribute("aria-pressed") == "false"
 
         # full screen
         view.locator("[aria-label='Full screen']").click()
@@ -346,6 +361,8 @@ def test_widget_in_notebook7(browser, lab: Lab, tmp_path):
         desktop_id = start(nb, lab.started, "n", "profile='none', width=640, height=400")
         view = show(nb, "n", desktop_id, "websocket")
         paint_and_read(nb, view, "n", ORANGE)
+        g = canvas_geometry(view)
+        assert not misfit(view, g), misfit(view, g)  # Notebook 7's cell too: its width, at 640x400's 16:10
         pointer_follows_clicks(nb, view, "n")
         nb.run("n.close()")
         wait_widget(page, desktop_id, status="stopped")
@@ -390,7 +407,7 @@ def test_widget_through_the_comm_tunnel(browser, lab_without_extension: Lab, tmp
         paint_and_read(nb, view, "e", TEAL)
 
         # a second view of the same desktop: its own channel, both live
-        nb.run("e.view(size='full')")
+        nb.run("e.view(size='compact')")
         views = page.locator(f".jd-widget[data-desktop-id='{desktop_id}'][data-state=connected]")
         eventually(lambda: views.count() == 2, what="two connected views")
         eventually(lambda: close(canvas_pixels(views.nth(1), [(630, 390)])[0], TEAL), what="the second view's picture")

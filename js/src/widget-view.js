@@ -2,7 +2,7 @@
 // widget.js is the entry (it brings noVNC); this module takes RFB as a parameter so tests can pass a fake.
 //
 // Traits (jupyter_desktop/widget.py): desktop_id, ws_url, viewer_url, status, error, screen_width/height,
-// view_only, scale ("fit" | "1:1"), size ("compact" | "full"), resize_remote. Changes apply live both ways
+// view_only, scale ("fit" | "1:1"), size ("full" | "compact"), resize_remote. Changes apply live both ways
 // (the toolbar's toggles set view_only, scale and size). Messages to the kernel: terminate, restart, refresh,
 // and the comm tunnel (tunnel.js).
 
@@ -17,6 +17,7 @@ import { join } from "./urls.js";
 
 export const COMPACT_HEIGHT = 300;
 const MIN_FULL_HEIGHT = 200;
+export const MAX_HEIGHT_SHARE = 0.85; // of the window's height: the whole view, toolbar included, stays in sight
 const CONFIRM_MS = 4000;
 const NOTE_MS = 3000;
 
@@ -27,16 +28,22 @@ export function scaleMode(scale, resizeRemote) {
 }
 
 /**
- * Height of the stage (px): compact is COMPACT_HEIGHT; full is the screen's height at the stage's width (fit,
- * or when the remote follows the widget) or the screen's own height (1:1), at most `maxHeight`.
+ * The stage's size, as its inline style {height, aspectRatio, maxHeight, minHeight}.
+ * - "full" (the default): the cell's width at the screen's aspect ratio (fit, or the remote following the widget),
+ *   or the screen's own height (1:1, with scrollbars); at most `maxHeight` px (then the screen is letterboxed in
+ *   the cell's width), at least MIN_FULL_HEIGHT. The browser derives the height from the width (CSS aspect-ratio):
+ *   a height the script set from a width it measured could loop when the notebook's scrollbar comes and goes.
+ * - "compact": COMPACT_HEIGHT px.
  */
-export function stageHeight({ size, scale, resizeRemote, width, screenWidth, screenHeight, maxHeight }) {
-  if (size !== "full") return COMPACT_HEIGHT;
+export function stageStyle({ size, scale, resizeRemote, screenWidth, screenHeight, maxHeight }) {
+  const fixed = (px) => ({ height: `${px}px`, aspectRatio: "", maxHeight: "", minHeight: "" });
+  if (size === "compact") return fixed(COMPACT_HEIGHT);
   const sw = screenWidth > 0 ? screenWidth : 1280;
   const sh = screenHeight > 0 ? screenHeight : 800;
-  const natural = scale === "1:1" && !resizeRemote ? sh : width > 0 ? Math.round((width * sh) / sw) : sh;
-  const cap = maxHeight > 0 ? maxHeight : natural;
-  return Math.max(Math.min(MIN_FULL_HEIGHT, cap), Math.min(natural, cap));
+  const cap = maxHeight > 0 ? maxHeight : Infinity;
+  const min = Math.min(MIN_FULL_HEIGHT, cap);
+  if (scale === "1:1" && !resizeRemote) return fixed(Math.max(min, Math.min(sh, cap)));
+  return { height: "auto", aspectRatio: `${sw} / ${sh}`, maxHeight: cap < Infinity ? `${cap}px` : "", minHeight: `${min}px` };
 }
 
 const cap = (s) => s.charAt(0).toUpperCase() + s.slice(1);
@@ -143,13 +150,13 @@ export function renderDesktopView({ model, el, RFB, WebSocket, tunnel, doc = doc
     },
   });
   const sizeButton = createButton({
-    label: "Full size",
-    title: "Full size or compact (about 300 px high)",
+    label: "Compact",
+    title: "Compact (300 px high), or as wide as the cell at the desktop's aspect ratio",
     icon: icons.rows,
     toggle: true,
     showLabel: false,
     onClick: (pressed) => {
-      setTrait("size", pressed ? "full" : "compact");
+      setTrait("size", pressed ? "compact" : "full");
       layout();
     },
   });
@@ -458,26 +465,22 @@ export function renderDesktopView({ model, el, RFB, WebSocket, tunnel, doc = doc
     return [get("screen_width"), get("screen_height")];
   }
   function layout() {
-    const size = get("size") === "full" ? "full" : "compact";
+    const size = get("size") === "compact" ? "compact" : "full";
     root.dataset.size = size;
-    sizeButton.setPressed(size === "full");
-    if (doc.fullscreenElement === root) {
-      stage.style.height = "";
-      applyMode();
-      return;
-    }
+    sizeButton.setPressed(size === "compact");
     const [screenWidth, screenHeight] = screenSize();
-    const px = stageHeight({
-      size,
-      scale: get("scale"),
-      resizeRemote: !!get("resize_remote"),
-      width: stage.clientWidth,
-      screenWidth,
-      screenHeight,
-      maxHeight: Math.round((win.innerHeight || 800) * 0.85),
-    });
-    const value = `${px}px`;
-    if (stage.style.height !== value) stage.style.height = value;
+    const style =
+      doc.fullscreenElement === root
+        ? { height: "", aspectRatio: "", maxHeight: "", minHeight: "" } // the stylesheet fills the screen
+        : stageStyle({
+            size,
+            scale: get("scale"),
+            resizeRemote: !!get("resize_remote"),
+            screenWidth,
+            screenHeight,
+            maxHeight: Math.round((win.innerHeight || 800) * MAX_HEIGHT_SHARE),
+          });
+    for (const [key, value] of Object.entries(style)) if (stage.style[key] !== value) stage.style[key] = value;
     applyMode();
   }
   const onFullscreen = () => {

@@ -12,7 +12,7 @@ export class FakeModel {
       screen_height: 600,
       view_only: false,
       scale: "fit",
-      size: "compact",
+      size: "full",
       resize_remote: false,
       ...traits,
     };

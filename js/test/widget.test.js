@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { CommChannel } from "../src/tunnel.js";
-import { COMPACT_HEIGHT, describeView, renderDesktopView, scaleMode, stageHeight } from "../src/widget-view.js";
+import { COMPACT_HEIGHT, describeView, MAX_HEIGHT_SHARE, renderDesktopView, scaleMode, stageStyle } from "../src/widget-view.js";
 import { FakeModel, FakeWebSocket } from "./fake-model.js";
 import { FakeRFB } from "./fake-rfb.js";
 
@@ -59,15 +59,22 @@ describe("pure parts", () => {
     expect(scaleMode("1:1", true)).toBe("remote");
   });
 
-  it("stageHeight: compact, or full at the screen's aspect ratio, capped", () => {
-    const base = { scale: "fit", resizeRemote: false, width: 1000, screenWidth: 1280, screenHeight: 800, maxHeight: 2000 };
-    expect(stageHeight({ ...base, size: "compact" })).toBe(COMPACT_HEIGHT);
-    expect(stageHeight({ ...base, size: "full" })).toBe(625);
-    expect(stageHeight({ ...base, size: "full", maxHeight: 500 })).toBe(500);
-    expect(stageHeight({ ...base, size: "full", scale: "1:1" })).toBe(800);
-    expect(stageHeight({ ...base, size: "full", scale: "1:1", resizeRemote: true })).toBe(625);
-    // the remote follows the widget: its aspect ratio is the widget's, a fixed point
-    expect(stageHeight({ ...base, size: "full", resizeRemote: true, screenWidth: 1000, screenHeight: 625 })).toBe(625);
+  it("stageStyle: full is the cell's width at the screen's aspect ratio, capped; compact is 300 px", () => {
+    const base = { size: "full", scale: "fit", resizeRemote: false, screenWidth: 1280, screenHeight: 800, maxHeight: 850 };
+    const fixed = (px) => ({ height: `${px}px`, aspectRatio: "", maxHeight: "", minHeight: "" });
+    // the browser derives the height from the width; never taller than the cap (the screen is letterboxed then)
+    expect(stageStyle(base)).toEqual({ height: "auto", aspectRatio: "1280 / 800", maxHeight: "850px", minHeight: "200px" });
+    expect(stageStyle({ ...base, size: undefined })).toEqual(stageStyle(base)); // full is the default
+    expect(stageStyle({ ...base, size: "compact" })).toEqual(fixed(COMPACT_HEIGHT));
+    // 1:1: the screen's own height (scrollbars for the rest), capped too
+    expect(stageStyle({ ...base, scale: "1:1" })).toEqual(fixed(800));
+    expect(stageStyle({ ...base, scale: "1:1", maxHeight: 500 })).toEqual(fixed(500));
+    expect(stageStyle({ ...base, scale: "1:1", screenHeight: 120 })).toEqual(fixed(200));
+    // the remote follows the widget (any scale): the widget's ratio becomes the screen's, a fixed point
+    expect(stageStyle({ ...base, scale: "1:1", resizeRemote: true }).aspectRatio).toBe("1280 / 800");
+    // no screen size yet: 1280x800; a tiny window: the cap wins over the minimum
+    expect(stageStyle({ ...base, screenWidth: 0, screenHeight: 0 }).aspectRatio).toBe("1280 / 800");
+    expect(stageStyle({ ...base, maxHeight: 150 })).toMatchObject({ maxHeight: "150px", minHeight: "150px" });
   });
 
   it.each([
@@ -194,14 +201,25 @@ describe("toolbar and traits", () => {
     model.kernelSet("viewer_url", "desktop/ab12/");
     expect(root.querySelector("[aria-label='Open in a new tab']").hidden).toBe(true); // not a Jupyter page
 
+    // size: full by default (the cell's width at the screen's aspect ratio, at most 85% of the window's height),
+    // compact from the toolbar or from Python
     const stage = root.querySelector(".jd-stage");
-    expect(stage.style.height).toBe(`${COMPACT_HEIGHT}px`);
-    button("Full size").click();
-    expect(model.get("size")).toBe("full");
     expect(root.dataset.size).toBe("full");
-    model.kernelSet("size", "compact");
+    expect(button("Compact").getAttribute("aria-pressed")).toBe("false");
+    expect(stage.style.aspectRatio).toBe("800 / 600"); // the model's screen
+    expect(stage.style.maxHeight).toBe(`${Math.round(window.innerHeight * MAX_HEIGHT_SHARE)}px`);
+    button("Compact").click();
+    expect(model.get("size")).toBe("compact");
     expect(root.dataset.size).toBe("compact");
-    expect(button("Full size").getAttribute("aria-pressed")).toBe("false");
+    expect(stage.style.height).toBe(`${COMPACT_HEIGHT}px`);
+    expect(stage.style.aspectRatio).toBe("");
+    model.kernelSet("size", "full");
+    expect(root.dataset.size).toBe("full");
+    expect(stage.style.height).toBe("auto");
+    expect(button("Compact").getAttribute("aria-pressed")).toBe("false");
+    model.kernelSet("screen_width", 1600); // the desktop was resized: the view follows its aspect ratio
+    model.kernelSet("screen_height", 900);
+    expect(stage.style.aspectRatio).toBe("1600 / 900");
   });
 
   it("terminate asks for a second click, then asks the kernel", async () => {
@@ -311,7 +329,7 @@ describe("resize_remote", () => {
     const rfb = FakeRFB.last;
     expect(rfb.resizeSession).toBe(false);
     laidOut = true;
-    model.kernelSet("size", "full"); // any layout pass (the ResizeObserver's, in a browser)
+    model.kernelSet("size", "compact"); // any layout pass (the ResizeObserver's, in a browser)
     expect(rfb.resizeSession).toBe(true);
   });
 });
