@@ -109,3 +109,23 @@ def test_the_menu_offers_what_is_installed():
     assert "Exit" not in first_look.menu_xml(lambda p: None)  # leaving openbox would end the desktop
     nothing = ET.fromstring(first_look.menu_xml(lambda p: None)).find("ob:menu", ns)
     assert nothing.findall("ob:item", ns) == []
+
+
+def _docker_problem() -> str | None:
+    from .test_docker import _PROBLEM  # the engine and this version's image, or why not
+
+    return _PROBLEM
+
+
+@pytest.mark.docker
+def test_the_docker_desktop_looks_the_same(tmp_path: Path):
+    if (problem := _docker_problem()) is not None:
+        pytest.skip(problem)
+    with Desktop(backend="docker") as d:
+        first = d.screenshot()  # start.sh says the desktop is ready once the hint is up
+        x, y, w, h = hint_geometry(d)
+        text = ocr(first.crop((x, y, x + w, y + h)), tmp_path).replace("\n", " ")
+        assert "Right-click the desktop for the menu" in text, text
+        menu = ET.fromstring(d.run("cat /etc/xdg/openbox/menu.xml").stdout)
+        commands = [c.text for c in menu.iter("{http://openbox.org/3.4/menu}command")]
+        assert commands == ["x-terminal-emulator", "x-www-browser", "thunar"]  # the image's apps

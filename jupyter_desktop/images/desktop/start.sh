@@ -83,6 +83,8 @@ case "$profile" in
     openbox) wait_for '[ -e "$WM_STARTED" ]' ;;
     xfce) wait_for 'xprop -root _NET_SUPPORTING_WM_CHECK 2>/dev/null | grep -q "window id"' ;;
 esac
+# openbox is up: in the middle of the light desktop, how to open its menu (first_look.py)
+[ "$profile" = openbox ] && python3 -I -S /usr/local/lib/jupyter-desktop/first_look.py
 touch "$RUN_DIR/ready"
 log "ready on $DISPLAY (profile $profile)"
 
