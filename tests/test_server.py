@@ -6,9 +6,12 @@ import asyncio
 import json
 import re
 import struct
+from http.cookies import Morsel, SimpleCookie
+from urllib.parse import urlencode
 
 import pytest
 from PIL import Image
+from tornado import web
 from tornado.httpclient import HTTPClientError
 
 from jupyter_desktop.rfb.client import PIXEL_FORMAT
@@ -70,27 +73,96 @@ def concrete(pattern: str, desktop_id: str) -> str:
     return path.replace("/?", "/").replace("(.*)", "viewer.js").rstrip("$")
 
 
-def test_every_route_needs_auth(call, jp_asyncio_loop, jp_ws_fetch, desktop_id):
+def _set_cookies(response) -> dict[str, Morsel]:
+    jar = SimpleCookie()
+    for header in response.headers.get_list("Set-Cookie"):
+        jar.load(header)
+    return dict(jar)
+
+
+@pytest.fixture
+def browser_login(call, jp_serverapp, jp_http_port) -> dict[str, dict[str, str]]:
+    """The credentials a browser holds, got the way a browser gets them: the ``_xsrf`` cookie jupyter-server's
+    login page sets, and the login cookie its login form gives back for the token. Token requests skip the XSRF
+    and Origin checks altogether, so only these exercise them. Returns the headers of a logged-out and a
+    logged-in browser request, both passing the XSRF check (cookie + matching X-XSRFToken header). The login
+    cookie's name carries the host, so every request names the one jp_ws_fetch connects to."""
+    host = {"Host": f"localhost:{jp_http_port}", "Authorization": ""}
+    status, page = call("login", headers=host, raw=True)
+    assert status == 200, status
+    xsrf = _set_cookies(page)["_xsrf"]
+    form = urlencode({"password": jp_serverapp.identity_provider.token, "_xsrf": xsrf.value})
+    headers = {**host, "Cookie": f"_xsrf={xsrf.coded_value}", "Content-Type": "application/x-www-form-urlencoded"}
+    status, reply = call("login", "POST", form, headers=headers, raw=True)
+    assert status == 302, (status, reply.body[:500])
+    users = [m for name, m in _set_cookies(reply).items() if name.startswith("username-")]
+    assert len(users) == 1, reply.headers.get_list("Set-Cookie")
+    logged_out = {**host, "Cookie": f"_xsrf={xsrf.coded_value}", "X-XSRFToken": xsrf.value}
+    logged_in = {**logged_out, "Cookie": f"_xsrf={xsrf.coded_value}; {users[0].key}={users[0].coded_value}"}
+    return {"logged_out": logged_out, "logged_in": logged_in}
+
+
+def _to_login(status: int, response) -> bool:
+    return status == 302 and "/login" in response.headers.get("Location", "")
+
+
+def test_every_route_needs_auth(call, jp_asyncio_loop, jp_ws_fetch, desktop_id, browser_login):
+    """Each method of each route, asked by a logged-out browser whose request passes the XSRF check, is refused;
+    the same request with the login cookie added gets through to the handler (so the refusal is the auth's)."""
+    logged_out, logged_in = browser_login["logged_out"], browser_login["logged_in"]
+    # the XSRF check is on and these headers are what pass it: a logged-in write without the header is refused
+    no_header = {k: v for k, v in logged_in.items() if k != "X-XSRFToken"}
+    status, reply = call("desktop/api/desktops", "POST", "{not json", headers=no_header)
+    assert status == 403 and "xsrf" in reply["message"].lower(), (status, reply)
+    status, reply = call("desktop/api/desktops", "POST", "{not json", headers=logged_in)
+    assert status == 400 and "not JSON" in reply["message"], (status, reply)  # the handler read it
+
     routes = extension_routes()
     assert len(routes) >= 18
     checked = 0
     for pattern, handler in routes:
-        path = concrete(pattern, desktop_id)
-        if path.endswith("/vnc"):
+        if pattern.endswith("/vnc"):
+            path = concrete(pattern, desktop_id)
+            ws = jp_asyncio_loop.run_until_complete(jp_ws_fetch(*path.split("/"), headers=logged_in))
+            assert jp_asyncio_loop.run_until_complete(ws.read_message())[:4] == b"RFB ", path
+            ws.close()
             with pytest.raises(HTTPClientError) as info:
-                jp_asyncio_loop.run_until_complete(jp_ws_fetch(*path.split("/"), headers={"Authorization": ""}))
+                jp_asyncio_loop.run_until_complete(jp_ws_fetch(*path.split("/"), headers=logged_out))
             assert info.value.code == 403, path
             checked += 1
             continue
-        for method in ("GET", "POST", "PUT", "DELETE"):
-            if method.lower() not in handler.__dict__ and not any(method.lower() in c.__dict__ for c in handler.__mro__[1:2]):
-                continue
-            status, response = call(path, method, headers={"Authorization": ""}, raw=True)
+        # a desktop id nobody has: a request that gets through touches nothing and answers 404; writes carry a
+        # body no handler accepts (400)
+        path = concrete(pattern, "nope")
+        for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
+            if getattr(handler, method.lower()) is getattr(web.RequestHandler, method.lower()):
+                continue  # not served: tornado answers 405 before anything else
+            body = "{not json" if method in ("POST", "PUT", "PATCH") else None
+            status, response = call(path, method, body, headers=logged_in, raw=True)
+            assert status not in (401, 403) and not _to_login(status, response), (
+                f"{method} {path} refused a logged-in browser ({status}): the refusal below would prove nothing"
+            )
+            status, response = call(path, method, body, headers=logged_out, raw=True)
             # API routes refuse; pages send the browser to the login page
-            login = status == 302 and "/login" in response.headers.get("Location", "")
-            assert status in (401, 403) or login, f"{method} {path} answered {status} without credentials"
+            assert status in (401, 403) or _to_login(status, response), f"{method} {path} answered {status} logged out"
+            assert b"xsrf" not in (response.body or b"").lower(), f"{method} {path}: refused by the XSRF check, not auth"
             checked += 1
     assert checked >= 25
+
+
+def test_websocket_refuses_a_foreign_origin(jp_asyncio_loop, jp_ws_fetch, jp_http_port, desktop_id, browser_login):
+    """A page on another site that makes a logged-in browser open the desktop's WebSocket (the browser sends
+    the login cookie along) is refused; the same request from the server's own origin gets RFB."""
+    path = f"desktop/api/desktops/{desktop_id}/vnc".split("/")
+    logged_in = browser_login["logged_in"]
+    for origin in ("http://evil.example", f"http://localhost:{jp_http_port}.evil.example", "null"):
+        with pytest.raises(HTTPClientError) as info:
+            jp_asyncio_loop.run_until_complete(jp_ws_fetch(*path, headers={**logged_in, "Origin": origin}))
+        assert info.value.code == 403, origin
+    own = {**logged_in, "Origin": f"http://localhost:{jp_http_port}"}
+    ws = jp_asyncio_loop.run_until_complete(jp_ws_fetch(*path, headers=own))
+    assert jp_asyncio_loop.run_until_complete(ws.read_message()) == b"RFB 003.008\n"
+    ws.close()
 
 
 def test_rest_round_trip(call, desktop_id):
