@@ -112,10 +112,12 @@ def test_key_down_up_hold(bare: Desktop, xev: Xev):
 
 def test_write_types_exact_text(bare: Desktop, xev: Xev):
     bare.write("Hi 5!\n")
-    events = xev.wait("KeyRelease", 6)
+    # all of it arrived once the last key is released (shifted keys add Shift presses and releases)
+    xev.wait_for(lambda e: e.kind == "KeyRelease" and e.keysym == "Return", "the final Return released")
     presses = [e.keysym for e in xev.events("KeyPress") if e.keysym not in ("Shift_L", "Shift_R")]
     assert presses == ["H", "i", "space", "5", "exclam", "Return"]
-    assert len(events) >= 6
+    releases = [e.keysym for e in xev.events("KeyRelease") if e.keysym not in ("Shift_L", "Shift_R")]
+    assert releases == presses  # each key released, none left held
 
 
 def test_bad_input_is_refused_before_anything_is_sent(bare: Desktop, xev: Xev):

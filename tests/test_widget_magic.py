@@ -27,9 +27,9 @@ def test_view_traits(desktop: Desktop):
     assert isinstance(view, DesktopView) and desktop.view() is view
     assert (view.desktop_id, view.status, view.screen_width, view.screen_height) == (desktop.id, "running", 640, 400)
     assert view.ws_url == "" and view.viewer_url == ""  # the kernel holds this desktop: the view tunnels
-    assert not view.view_only and view.scale == "fit" and view.size == "compact"
-    watch = desktop.view(view_only=True, size="full")
-    assert watch is not view and watch.view_only and watch.size == "full"
+    assert not view.view_only and view.scale == "fit" and view.size == "full"  # the cell's width (f02c180)
+    watch = desktop.view(view_only=True, size="compact")
+    assert watch is not view and watch.view_only and watch.size == "compact"
     bundle = desktop._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle and bundle["image/png"].startswith(b"\x89PNG")
 
@@ -55,7 +55,7 @@ class FakeFrontEnd:
         self.view._on_message(self.view, content, list(buffers))
 
     def read(self, n: int) -> bytes:
-        eventually(lambda: len(self.received) >= n, timeout=10, interval=0.02, what=f"{n} bytes through the tunnel")
+        eventually(lambda: len(self.received) >= n, interval=0.02, what=f"{n} bytes through the tunnel")
         with self.lock:
             out = bytes(self.received[:n])
             del self.received[:n]
