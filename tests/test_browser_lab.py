@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterator
 
 import pytest
+from playwright.sync_api import expect
 
 from .test_browser_viewer import TOKEN, Server, chromium, open_context
 
@@ -94,7 +95,7 @@ def test_launcher_tile_starts_a_desktop_in_a_lab_tab(lab_page, lab):
     assert message in dialog.inner_text()
     dialog.locator("button.jp-Dialog-button", has_text="Close").click()
     dialog.wait_for(state="detached")
-    assert page.locator(".lm-TabBar-tab", has_text="Starting desktop").count() == 0  # the pending tab closed
+    expect(page.locator(".lm-TabBar-tab", has_text="Starting desktop")).to_have_count(0, timeout=30000)  # the pending tab closes
     assert desktop_ids(lab) == [desktop_id]
     lab.api("DELETE", f"/{desktop_id}")
 
@@ -107,7 +108,7 @@ def test_desktops_tile_and_file_new_menu(lab_page, lab):
 
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^File$")).click()
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^New$")).first.hover()
-    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^New Desktop$")).wait_for(timeout=10000)
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^New Desktop$")).wait_for(timeout=30000)
     page.keyboard.press("Escape")
 
 
@@ -126,7 +127,7 @@ def test_notebook7_new_menu_opens_the_desktop_in_a_browser_tab(browser, nb):
         page.locator(".jp-DirListing").wait_for(timeout=60000)
         page.locator(".jp-DropdownMenu .lm-MenuBar-itemLabel", has_text="New").click()
         item = page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^New Desktop$"))
-        item.wait_for(timeout=10000)
+        item.wait_for(timeout=30000)
         with context.expect_page(timeout=60000) as popup_info:
             item.click()
         popup = popup_info.value
