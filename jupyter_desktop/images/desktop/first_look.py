@@ -17,11 +17,10 @@ with, and a black screen leaves its pages untouched (zero); a coloured one makes
 
 from __future__ import annotations
 
+import _socket as socket  # the C module: socket.py's imports (enum, selectors) take python3-minimal 15 ms
 import os
-import socket
 import struct
 import sys
-from collections.abc import Callable, Sequence
 
 __all__ = ["show_hint", "menu_xml", "BACKGROUND", "HINT", "WM_CLASS"]
 
@@ -57,9 +56,9 @@ def which(program: str, path: str | None = None) -> str | None:
     return None
 
 
-def menu_xml(find: Callable[[str], str | None] = which) -> str:
-    """openbox's menu.xml: a root menu of the installed apps, and the window list. No Exit entry: leaving
-    openbox would end the desktop."""
+def menu_xml(find=which) -> str:
+    """openbox's menu.xml: a root menu of the installed apps (``find(program)``: its path, or None), and the
+    window list. No Exit entry: leaving openbox would end the desktop."""
     items = []
     for label, programs in MENU_APPS:
         program = next((p for p in programs if find(p)), None)
@@ -211,7 +210,7 @@ def _cookie(path: str | None, display: int) -> tuple[bytes, bytes]:
     return b"", b""
 
 
-def _open_font(x: _X, names: Sequence[str], text: bytes) -> tuple[int, int, int, int]:
+def _open_font(x: _X, names: tuple[str, ...], text: bytes) -> tuple[int, int, int, int]:
     """(font, text width, ascent, descent) in the first of ``names`` the server has ("fixed" as the last
     resort: every X server has it)."""
     chars = b"".join(b"\0" + bytes([c]) for c in text)  # CHAR2B
