@@ -171,6 +171,7 @@ def test_rest_round_trip(call, desktop_id):
     assert status == 200 and [d["id"] for d in listing] == [desktop_id]
     status, info = call(api)
     assert info["status"] == "running" and (info["width"], info["height"]) == (800, 600)
+    assert call(api, **{"1796140886622": ""})[0] == 200  # JupyterLab's ServerConnection adds such a timestamp
 
     for fmt, mime in (("png", "image/png"), ("jpeg", "image/jpeg"), ("webp", "image/webp")):
         status, response = call(f"{api}/screenshot", raw=True, format=fmt)
@@ -255,6 +256,8 @@ def test_rest_round_trip(call, desktop_id):
         ("POST", "desktop/api/desktops/{id}/processes", {"command": "xterm 'unbalanced"}, 400, "cannot split the command"),
         ("POST", "desktop/api/desktops/{id}/stable", {"quiet": float("nan")}, 400, "not JSON"),
         ("POST", "desktop/api/desktops/{id}/stable", {"quiet": True}, 400, "quiet must be a number of seconds"),
+        ("GET", "desktop/api/desktops/{id}/screenshot?colour=1", None, 400, "unknown query parameter(s) 'colour'; it takes format"),
+        ("GET", "desktop/api/desktops/{id}?123=4", None, 400, "unknown query parameter(s) '123'; it takes none"),
         # limits: each names the limit (413), and nothing is sent
         ("POST", "desktop/api/desktops/{id}/actions", {"actions": [{"action": "wait", "seconds": 200}] * 10}, 400, "seconds=200 is outside 0..60"),
         ("POST", "desktop/api/desktops/{id}/actions", {"actions": [{"action": "wait", "seconds": 50}] * 2}, 413, "the limit is 60 s per batch"),

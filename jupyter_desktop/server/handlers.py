@@ -92,7 +92,13 @@ class DesktopAPIHandler(APIHandler):
 
     def check_query(self, method: str) -> None:
         known = self.QUERY.get(method, ())
-        unknown = set(self.request.query_arguments) - set(known) - {"token", "_xsrf"}
+        args = self.request.query_arguments
+        unknown = {
+            name
+            for name in set(args) - set(known) - {"token", "_xsrf"}
+            # JupyterLab's ServerConnection.makeRequest appends a bare timestamp (?1796140886622) against caches
+            if not (name.isdigit() and args[name] == [b""])
+        }
         if unknown:
             names = ", ".join(repr(n) for n in sorted(unknown))
             takes = f"it takes {', '.join(known)}" if known else "it takes none"
