@@ -82,6 +82,10 @@ _XFWM4_DEFAULTS = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
+# openbox's --startup command (sh -c), followed by the file to create: one virtual desktop, then "ready".
+_WM_STARTUP = "wmctrl -n 1 >/dev/null 2>&1; exec touch "
+
+
 def registry_dir() -> Path:
     """``$TMPDIR/jupyter-desktop-<uid>``: the local desktops' directories."""
     return private_dir("jupyter-desktop")
@@ -337,18 +341,25 @@ class LocalDesktop(BackendDesktop):
         self._record()
 
     async def _wait_for_window_manager(self, session: asyncio.subprocess.Process) -> None:
-        """Return once a window manager owns the screen (EWMH's _NET_SUPPORTING_WM_CHECK is set).
+        """Return once the window manager handles events: openbox's --startup command ran, or (XFCE) a window
+        manager owns the screen (EWMH's _NET_SUPPORTING_WM_CHECK is set).
 
         An app mapped while the window manager is still starting can wait seconds before it is managed
         (seen with openbox and xterm: 5 s), so a desktop is not "running" before its WM is.
         """
-        if not self.backend.xprop:
+        started = self.dir / "wm-started"
+        openbox = self.spec.profile == "openbox"
+        if not openbox and not self.backend.xprop:
             return
         deadline = time.monotonic() + self.backend.start_timeout
         while time.monotonic() < deadline:
-            result = await self.run([self.backend.xprop, "-root", "_NET_SUPPORTING_WM_CHECK"], timeout=10)
-            if "window id" in result.stdout:
-                return
+            if openbox:
+                if started.exists():
+                    return
+            else:
+                result = await self.run([self.backend.xprop, "-root", "_NET_SUPPORTING_WM_CHECK"], timeout=10)
+                if "window id" in result.stdout:
+                    return
             if session.returncode is not None:
                 raise DesktopStartError(f"the session exited at start. Its log ends:\n{_tail(self.dir / 'session.log')}")
             await asyncio.sleep(0.01)
@@ -384,7 +395,11 @@ class LocalDesktop(BackendDesktop):
         if profile == "none":
             return None
         if profile == "openbox":
-            return [self.backend.programs["openbox"], "--sm-disable"]
+            # --startup runs right before openbox's event loop, after its config, theme and bindings: until
+            # then an app's ConfigureRequest (xterm then waits 5 s) or a click (lost) goes unanswered. One
+            # virtual desktop: the wheel on the desktop would switch among four and hide every window.
+            started = shlex.quote(str(self.dir / "wm-started"))
+            return [self.backend.programs["openbox"], "--sm-disable", "--startup", f"sh -c {shlex.quote(_WM_STARTUP + started)}"]
         if profile == "xfce":
             self.env["XFCE_PANEL_MIGRATE_DEFAULT"] = "1"  # the default panel, no first-run dialog
             self.env["XDG_CURRENT_DESKTOP"] = "XFCE"

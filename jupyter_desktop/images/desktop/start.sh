@@ -73,7 +73,8 @@ case "$profile" in
     # long before (then come the config, the theme, fonts), and an X event that reaches openbox in between is
     # read into Xlib's queue and then left there until the next one arrives: an app's ConfigureRequest then
     # goes unanswered, and xterm (any Xt app) waits 5 s (wmTimeout) before it maps its window.
-    openbox) openbox --sm-disable --startup "touch $WM_STARTED" & ;;
+    # One virtual desktop: the wheel on the desktop would switch among four and hide every window.
+    openbox) openbox --sm-disable --startup "sh -c 'wmctrl -n 1 >/dev/null 2>&1; exec touch $WM_STARTED'" & ;;
     xfce) XDG_CURRENT_DESKTOP=XFCE xfce4-session & ;;
     none) ;;
     --) "$@" & ;;
