@@ -1,7 +1,7 @@
 """``%load_ext jupyter_desktop``: the ``%desktop`` line magic, and screenshots shown inline.
 
     %desktop                          start a desktop and show it live (its value is the Desktop)
-    %desktop --profile xfce --size 1600x900 --backend docker --opengl --view-only
+    %desktop --profile xfce --size 1600x900 --backend docker --opengl --view-only --compact
     %desktop list                     the desktops of this server (or kernel)
     %desktop stop ID                  stop one (``%desktop stop all``: the ones %desktop started)
 
@@ -37,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--backend", default=None, help="local or docker")
     parser.add_argument("--opengl", action="store_true", help="give apps OpenGL (costs ~50 MiB)")
     parser.add_argument("--view-only", action="store_true", help="watch without mouse and keyboard")
-    parser.add_argument("--full", action="store_true", help="a tall view instead of the compact one")
+    parser.add_argument("--compact", action="store_true", help="a 300 px high view instead of the cell's width")
     return parser
 
 
@@ -59,7 +59,7 @@ def desktop_magic(line: str) -> Any:
         raise InvalidInputError(f"--size must look like 1280x800, not {args.size!r}") from None
     desktop = Desktop(args.profile, width=width, height=height, backend=args.backend, opengl=args.opengl)
     _started[desktop.id] = desktop
-    desktop.view(view_only=args.view_only, size="full" if args.full else "compact")
+    desktop.view(view_only=args.view_only, size="compact" if args.compact else "full")
     return desktop
 
 

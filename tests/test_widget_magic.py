@@ -130,10 +130,11 @@ def shell():
 def test_desktop_magic(shell):
     d = shell.run_line_magic("desktop", "--profile none --size 800x600 --view-only")
     assert isinstance(d, Desktop) and d.get_screen_size() == (800, 600)
-    assert d.view().view_only
+    assert d.view().view_only and d.view().size == "full"  # as wide as the cell, as any view by default
     listing = shell.run_line_magic("desktop", "list")
     assert d.id in repr(listing) and d.id in listing._repr_html_()
-    e = shell.run_line_magic("desktop", "--profile none")
+    e = shell.run_line_magic("desktop", "--profile none --compact")
+    assert e.view().size == "compact" and not e.view().view_only
     shell.run_line_magic("desktop", f"stop {d.id}")
     assert not marked(d.id)
     with pytest.raises(InvalidInputError, match="--size must look like"):
