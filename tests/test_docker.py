@@ -156,7 +156,7 @@ def test_killed_container_is_an_error_then_restart_works(engine: Any) -> None:
     with Desktop(backend="docker") as desktop:
         first = desktop.info["container"]
         engine.containers.get(first).kill()
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # returns as soon as it is noticed; the bound is for a loaded machine
         while time.monotonic() < deadline and not (
             desktop.status == "error" and "exited" in (desktop.info["error"] or "")
         ):
@@ -226,7 +226,7 @@ def test_stopped_container_starts_again(engine: Any) -> None:
             container.wait(timeout=30)
             lock, _ = container.get_archive("/tmp/.X1-lock")
             assert b"".join(lock)  # the stale lock is there
-            for _ in range(100):  # the backend noticed (and kept the reason)
+            for _ in range(1200):  # the backend noticed (and kept the reason); at most 60 s
                 if desktop.died():
                     break
                 await asyncio.sleep(0.05)
@@ -234,7 +234,7 @@ def test_stopped_container_starts_again(engine: Any) -> None:
             ready = desktop.dir / "rfb" / "ready"
             ready.unlink()  # left from the first start
             container.start()
-            for _ in range(300):
+            for _ in range(1200):  # at most 60 s
                 if ready.exists():
                     break
                 await asyncio.sleep(0.05)
@@ -278,7 +278,7 @@ def test_restarted_server_adopts_its_desktops(engine: Any) -> None:
             assert again.status == "running" and again.spec.width == 900
             image = await again.capture()
             assert image.size == (900, 700)
-            for _ in range(100):  # the exec channel works too (xterm may still be mapping)
+            for _ in range(300):  # the exec channel works too (xterm may still be mapping); at most 30 s
                 windows = await again.windows()
                 if any(w.title == "survivor" for w in windows):
                     break
