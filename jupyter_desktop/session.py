@@ -172,7 +172,7 @@ class Session:
         self.status = "starting"
         self.error: str | None = None
         self.created = time.time()
-        self.last_activity = self.created
+        self.last_activity = self.created  # the server's note_activity() moves it: real use, not polls
         self.desktop: BackendDesktop | None = None
         self.rfb: RFBClient | None = None
         self.input = _actions.InputState()
@@ -266,7 +266,6 @@ class Session:
         """The RFB client of a running desktop, or a clear error saying why there is none."""
         self._notice_death()
         if self.status == "running" and self.rfb is not None and not self.rfb.closed:
-            self.last_activity = time.time()
             return self.rfb
         if self.status == "running":
             self._on_rfb_closed()

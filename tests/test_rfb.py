@@ -290,3 +290,33 @@ def test_copyrect_and_cursor_and_desktop_size(tmp_path: Path):
         await client.close()
 
     run(main())
+
+
+def test_client_stream_tells_input_from_a_viewers_own_traffic():
+    """What the server's proxy reads along in a viewer's bytes (server/proxy.py): input is a person using the
+    desktop; handshake, pixel format, encodings, update requests, fences and resizes are what any open tab sends."""
+    from jupyter_desktop.rfb.client_messages import ClientStream
+
+    seen: list[str] = []
+    stream = ClientStream(seen.append)
+    handshake = b"RFB 003.008\n" + b"\x01" + b"\x01"
+    traffic = (
+        b"\x00" * 4 + PIXEL_FORMAT + struct.pack(">BxH2i", 2, 2, 16, -223)  # SetPixelFormat, SetEncodings
+        + struct.pack(">BBHHHH", 3, 1, 0, 0, 1280, 800)  # FramebufferUpdateRequest
+        + struct.pack(">B3xIB", 248, 0x80000000, 4) + b"sync"  # ClientFence
+        + struct.pack(">BBHHBxIHHHHI", 251, 0, 800, 600, 1, 0, 0, 0, 800, 600, 0)  # SetDesktopSize
+        + struct.pack(">BBHHHHHH", 150, 1, 0, 0, 1280, 800, 0, 0)[:10]  # EnableContinuousUpdates
+    )
+    for byte in handshake + traffic:  # one byte at a time: a message may arrive in pieces
+        stream.feed(bytes([byte]))
+    assert seen == [] and stream.stage == "messages"
+    stream.feed(struct.pack(">BBHH", 5, 1, 10, 20))  # pointer
+    stream.feed(struct.pack(">BBxxI", 4, 1, 0x61) + struct.pack(">BBHII", 255, 0, 1, 0x61, 38))  # key, QEMU key
+    stream.feed(struct.pack(">B3xi", 6, -4) + b"\0\0\0\1")  # extended clipboard
+    assert seen == ["pointer", "key", "key", "clipboard"]
+    stream.feed(b"\x7f")  # a message it does not know: from then on everything counts
+    stream.feed(struct.pack(">BBHHHH", 3, 1, 0, 0, 1, 1))
+    assert seen[-2:] == ["opaque", "opaque"]
+    vnc_auth = ClientStream(seen.append)
+    vnc_auth.feed(b"RFB 003.008\n\x02" + b"k" * 16 + b"\x01")  # VNC password: a 16-byte response
+    assert vnc_auth.stage == "messages"

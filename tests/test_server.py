@@ -6,6 +6,7 @@ import asyncio
 import json
 import re
 import struct
+import time
 from http.cookies import Morsel, SimpleCookie
 from urllib.parse import urlencode
 
@@ -404,19 +405,55 @@ def test_websocket_to_unknown_desktop(jp_asyncio_loop, jp_ws_fetch):
     assert info.value.code == 404
 
 
-def test_idle_desktops_are_culled_but_not_watched_ones(call, jp_asyncio_loop, jp_ws_fetch, jp_serverapp, desktop_id):
+def test_only_use_counts_as_activity(call, jp_asyncio_loop, jp_ws_fetch, jp_serverapp, desktop_id):
+    """A desktop (and the server, for JupyterHub) is active while a person or an agent uses it: input through a
+    viewer, an agent's calls, a visible viewer's heartbeat. Status polls and a viewer that is merely connected
+    (a forgotten tab) are not use: the idle timeout stops that desktop, and the hub sees no activity."""
+    from datetime import datetime, timezone
+
     ext = jp_serverapp.web_app.settings["jupyter_desktop"]
+    settings = jp_serverapp.web_app.settings
     ext.idle_timeout = 60
-    other = call("desktop/api/desktops", "POST", {"profile": "none"})[1]["id"]
-    ws = jp_asyncio_loop.run_until_complete(jp_ws_fetch(*f"desktop/api/desktops/{desktop_id}/vnc".split("/")))
-    jp_asyncio_loop.run_until_complete(ws.read_message())  # the viewer is connected
+    run = jp_asyncio_loop.run_until_complete
+    typed, forgotten = desktop_id, call("desktop/api/desktops", "POST", {"profile": "none"})[1]["id"]
+    agent = call("desktop/api/desktops", "POST", {"profile": "none"})[1]["id"]
+    viewers = {}
+    for desktop in (typed, forgotten):  # both viewers connected, past the handshake, a first frame in
+        viewers[desktop] = run(jp_ws_fetch(*f"desktop/api/desktops/{desktop}/vnc".split("/")))
+        run(rfb_first_frame(viewers[desktop], 800 if desktop == typed else 1280, 600 if desktop == typed else 800))
+    long_ago = datetime(2020, 1, 1, tzinfo=timezone.utc)
     for session in ext.manager.list():
-        session.last_activity -= 3600  # both idle for an hour
-    jp_asyncio_loop.run_until_complete(ext._cull_idle())
-    assert call(f"desktop/api/desktops/{other}")[0] == 404  # stopped
-    assert call(f"desktop/api/desktops/{desktop_id}")[1]["status"] == "running"  # someone is watching
-    assert not marked(other)
-    ws.close()
+        session.last_activity -= 3600  # all idle for an hour
+    settings["desktop_last_activity"] = settings["api_last_activity"] = long_ago
+
+    # a forgotten list page and viewer: polls, and the viewer's own update requests
+    for path in ("desktop/api/desktops", f"desktop/api/desktops/{forgotten}", "desktop/api/openapi.yaml"):
+        assert call(path)[0] == 200
+    run(viewers[forgotten].write_message(struct.pack(">BBHHHH", 3, 0, 0, 0, 1, 1), binary=True))
+    run(viewers[forgotten].read_message())  # the server answered it: the proxy passed the request on
+    assert settings["desktop_last_activity"] == settings["api_last_activity"] == long_ago
+
+    # a person's pointer through the other viewer, an agent's action
+    run(viewers[typed].write_message(struct.pack(">BBHH", 5, 0, 40, 30), binary=True))
+    assert call(f"desktop/api/desktops/{agent}/actions", "POST", {"actions": [{"action": "move", "x": 5, "y": 5}]})[0] == 204
+    eventually(  # the server's loop runs while the check waits
+        lambda: run(asyncio.sleep(0.05)) or time.time() - ext.manager.get(typed).last_activity < 60,
+        what="the viewer's input noted",
+    )
+    assert settings["desktop_last_activity"] > long_ago  # what jupyterhub-singleuser reports to the hub
+
+    run(ext._cull_idle())
+    assert call(f"desktop/api/desktops/{forgotten}")[0] == 404 and not marked(forgotten)
+    for desktop in (typed, agent):
+        assert call(f"desktop/api/desktops/{desktop}")[1]["status"] == "running"
+
+    # a visible viewer's heartbeat keeps a desktop it only watches
+    ext.manager.get(agent).last_activity -= 3600
+    assert call(f"desktop/api/desktops/{agent}/activity", "POST")[0] == 204
+    run(ext._cull_idle())
+    assert call(f"desktop/api/desktops/{agent}")[1]["status"] == "running"
+    for ws in viewers.values():
+        ws.close()
 
 
 def test_server_config_restricts_profiles_and_backends(call, jp_serverapp):

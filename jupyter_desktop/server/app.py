@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import os
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,8 @@ class DesktopExtension(ExtensionApp):
     max_desktops = Int(8, help="Desktops running at once on this server; 0 for no limit.").tag(config=True)
     idle_timeout = Float(
         0.0,
-        help="Stop a desktop after this many seconds without API calls or connected viewers; 0 keeps them.",
+        help="Stop a desktop after this many seconds nobody used it (input through the API or a viewer, an agent's "
+        "calls, a visible viewer whose screen changes; not status polls nor a forgotten open tab); 0 keeps them.",
     ).tag(config=True)
     docker_options = Dict(
         help="Keyword arguments of the Docker backend: image, cpus, memory, pids, shm_size, network, server_id "
@@ -116,6 +118,16 @@ class DesktopExtension(ExtensionApp):
     def session_viewers(self, desktop_id: str) -> set[Any]:
         return self.viewers.setdefault(desktop_id, set())
 
+    def note_activity(self, desktop_id: str | None = None) -> None:
+        """Someone uses a desktop (input, an agent's call, a person watching it change): the desktop is not
+        idle, and neither is this server (``desktop_last_activity``: jupyter_server's last_activity() counts
+        every ``*_last_activity`` setting, and jupyterhub-singleuser reports it to the hub)."""
+        session = self.manager.sessions.get(desktop_id) if desktop_id else None
+        if session is not None:
+            session.last_activity = time.time()
+        if self.serverapp is not None:
+            self.serverapp.web_app.settings["desktop_last_activity"] = datetime.now(timezone.utc)
+
     # ------------------------------------------------------------------ background jobs
 
     def _export_env(self) -> None:
@@ -163,11 +175,10 @@ class DesktopExtension(ExtensionApp):
                 self.log.info("jupyter_desktop: took back %d %s desktop(s): %s", len(adopted), name, [s.id for s in adopted])
 
     async def _cull_idle(self) -> None:
+        """Stop desktops nobody used for ``idle_timeout``: a connected viewer counts only while a person uses it
+        (input) or watches it change (the page's heartbeat), not because a forgotten tab is still open."""
         now = time.time()
         for session in list(self.manager.sessions.values()):
-            if self.viewers.get(session.id):
-                session.last_activity = now
-                continue
             if now - session.last_activity > self.idle_timeout:
                 self.log.info("jupyter_desktop: stopping desktop %s, idle for %.0f s", session.id, now - session.last_activity)
                 with contextlib.suppress(Exception):

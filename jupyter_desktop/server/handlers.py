@@ -68,7 +68,10 @@ def api(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
     async def wrapper(self: DesktopAPIHandler, *args: Any, **kwargs: Any) -> Any:
         try:
             self.check_query(method.__name__)
-            return await method(self, *args, **kwargs)
+            result = await method(self, *args, **kwargs)
+            if method.__name__ not in self.QUIET:
+                self.ext.note_activity(kwargs.get("desktop_id"))
+            return result
         except web.HTTPError:
             raise
         except Exception as exc:
@@ -89,6 +92,10 @@ class DesktopAPIHandler(APIHandler):
     _body_size = 0
     #: Query parameters each method takes (besides Jupyter's own token and _xsrf); others are refused.
     QUERY: dict[str, tuple[str, ...]] = {}
+    #: Methods that are not use of a desktop (status reads a forgotten page repeats): they do not count as
+    #: activity, for the idle timeout nor for JupyterHub. Every other successful call does (note_activity).
+    QUIET: frozenset[str] = frozenset()
+    _track_activity = False  # jupyter_server's own API activity: every request, polls included
 
     def check_query(self, method: str) -> None:
         known = self.QUERY.get(method, ())
@@ -182,6 +189,8 @@ def _fields(body: dict[str, Any], allowed: set[str]) -> None:
 
 
 class DesktopsHandler(DesktopAPIHandler):
+    QUIET = frozenset({"get"})
+
     @api
     async def get(self) -> None:
         self.reply([s.to_dict() for s in self.ext.manager.list()])
@@ -210,6 +219,8 @@ class DesktopsHandler(DesktopAPIHandler):
 
 
 class DesktopHandler(DesktopAPIHandler):
+    QUIET = frozenset({"get"})
+
     @api
     async def get(self, desktop_id: str) -> None:
         self.reply(self.session(desktop_id).to_dict())
@@ -430,7 +441,19 @@ class StableHandler(DesktopAPIHandler):
         self.reply({"stable": stable})
 
 
+class ActivityHandler(DesktopAPIHandler):
+    """A viewer that shows the desktop to a person says so (the page is visible and its screen changes)."""
+
+    @api
+    async def post(self, desktop_id: str) -> None:
+        self.session(desktop_id)  # 404 for an unknown desktop; the wrapper notes the activity
+        self.set_status(204)
+        self.finish()
+
+
 class OpenAPIHandler(DesktopAPIHandler):
+    QUIET = frozenset({"get"})
+
     @api
     async def get(self) -> None:
         self.finish(OPENAPI.read_bytes(), set_content_type="application/yaml")
@@ -455,4 +478,5 @@ def routes() -> list[tuple[str, type]]:
         (rf"{base}/{ID}/clipboard", ClipboardHandler),
         (rf"{base}/{ID}/size", SizeHandler),
         (rf"{base}/{ID}/stable", StableHandler),
+        (rf"{base}/{ID}/activity", ActivityHandler),
     ]

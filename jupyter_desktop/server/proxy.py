@@ -26,6 +26,7 @@ from tornado.iostream import StreamClosedError
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from ..manager import DesktopNotFoundError
+from ..rfb.client_messages import ClientStream
 from ..rfb.connect import connect
 from .handlers import ID, RESOURCE
 
@@ -125,6 +126,9 @@ class VNCProxyHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type
 
     def open(self, desktop_id: str) -> None:  # type: ignore[override]
         self.ext.session_viewers(desktop_id).add(self)
+        # The viewer's input (keys, pointer, pasted text) is a person using the desktop; its update requests
+        # are not (a forgotten tab sends them too).
+        self._input = ClientStream(lambda kind: self.ext.note_activity(self.desktop_id))
         early, self._early = self._early or [], None
         for data in early:
             self.forward(memoryview(data))
@@ -182,6 +186,7 @@ class VNCProxyHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type
             return
         if isinstance(message, str):
             message = message.encode("latin-1", "replace")  # some clients send text frames
+        self._input.feed(message)
         vnc.write(message)
         if not self._protocol.writable.is_set():  # the VNC server is behind: read no more from the browser
             try:
