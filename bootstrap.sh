@@ -28,6 +28,8 @@ APT_PACKAGES=(
   # tests and benchmarks: OCR as the vision consumer, the xdotool/scrot/import paths we compare against,
   # and a real browser (Playwright drives Debian's chromium; its own browser download cannot work here)
   tesseract-ocr tesseract-ocr-eng scrot imagemagick procps chromium
+  # the JupyterHub tests: ss (every listener on 127.0.0.1)
+  iproute2
 )
 
 # No node from apt: Debian 12's nodejs is 18.x, and vite/vitest want ^20.19 or >= 22.12. node + npm come from
@@ -66,6 +68,10 @@ case "$MODE" in
     # docker.io, starts dockerd, imports the base image and builds ours when missing, and fails loudly if it
     # cannot. JUPYTER_DESKTOP_REQUIRE_DOCKER=1 makes tests/test_docker.py fail instead of skip without them.
     $SUDO bash scripts/docker-setup.sh
+    # The JupyterHub tests (tests/test_hub.py) need unix users (student1..3, teacher), configurable-http-proxy
+    # from npm (in .venv, with the venv's node) and the students' venv in /opt/jupyter-desktop-hub, built from
+    # this checkout: scripts/hub_setup.py (idempotent; the tests run it again, a no-op then).
+    $SUDO .venv/bin/python scripts/hub_setup.py >/dev/null
     echo "bootstrap: node $(node --version) from $(command -v node)"
     # No skips: a skipped test here means a part is missing, and the run fails (tests/conftest.py).
     JUPYTER_DESKTOP_NO_SKIP=1 JUPYTER_DESKTOP_REQUIRE_DOCKER=1 JUPYTER_DESKTOP_REQUIRE_BROWSER=1 \

@@ -1,0 +1,10 @@
+# The desktop settings of every student's Jupyter server (deploy/jupyterhub_config.py points the servers'
+# JUPYTER_CONFIG_PATH here). A student's own ~/.jupyter config comes after this file and can change it: these
+# are a course's defaults and a courtesy limit, not a security boundary (a student runs programs as themselves).
+
+c = get_config()  # noqa: F821 (traitlets provides it)
+
+c.DesktopExtension.allowed_backends = ["local"]  # desktops run as the student, beside their server
+c.DesktopExtension.max_desktops = 2  # per student
+c.DesktopExtension.default_profile = "openbox"  # "xfce" for a full desktop, at ~0.3 s more start and more memory
+c.DesktopExtension.idle_timeout = 3600  # a desktop nobody used for an hour stops

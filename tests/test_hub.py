@@ -1,0 +1,519 @@
+"""jupyter_desktop under a real JupyterHub (tests/hub.py): the PyPI `jupyterhub` process, the npm
+configurable-http-proxy, real unix users logging in with their passwords (PAM), the localprocess spawner, the
+deployment recipe deploy/jupyterhub_config.py, everything on 127.0.0.1.
+
+A student's server spawns through the hub's API; through the proxy the student creates a desktop, takes a
+screenshot and reads a frame over the RFB WebSocket; the desktop runs as the student, in a private directory;
+another student's token and cookie are refused on the REST routes and the WebSocket; a teacher, by the role the
+recipe gives the unix group `teachers`, reaches a student's desktop; ``Desktop()`` in the student's kernel drives
+the same server's desktops; every listener stays on 127.0.0.1; stopping a server, stopping the hub and the idle
+culler leave no process of the student.
+
+Needs root (unix users). Figures (hub start, spawn to first frame, memory) are printed: ``pytest -s`` or ``-rP``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import re
+import socket
+import stat
+import struct
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+import websocket  # websocket-client (a jupyter_server dependency)
+from PIL import Image
+
+from jupyter_desktop.backends import _proc
+
+from .conftest import eventually
+from .hub import (
+    Hub,
+    describe,
+    hub,  # noqa: F401 (the module's hub fixture)
+    nothing_left,
+    pgrep_u,
+    processes,
+    pss_kib,
+    run_in_kernel,
+    running_hub,
+    user_processes,
+)
+
+FIGURES: dict[str, float] = {}
+CHROMIUM = "/usr/bin/chromium"  # Debian's, driven by playwright (as in tests/test_browser_viewer.py)
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+
+
+def figure(name: str, value: float, unit: str = "s") -> None:
+    FIGURES[name] = value
+    print(f"FIGURE {name}: {value:.2f} {unit}")
+
+
+# ---------------------------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def student1(hub: Hub) -> dict[str, Any]:
+    """student1's server, spawned through the hub's REST API, and an API token of student1."""
+    figure("hub start (process to /hub/health through the proxy)", hub.start_seconds)
+    seconds = hub.start_server("student1")
+    figure("spawn student1 (POST /hub/api/users/student1/server to ready)", seconds)
+    return {"token": hub.token("student1"), "spawn_seconds": seconds}
+
+
+@pytest.fixture(scope="module")
+def desktop1(hub: Hub, student1: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """A desktop student1 created through the proxy with their token."""
+    api = hub.desktop_api("student1", student1["token"])
+    started = time.monotonic()
+    response = api.post("desktops", json={"profile": "openbox", "width": 800, "height": 600})
+    assert response.status_code == 201, response.text
+    info = response.json()
+    info["create_seconds"] = time.monotonic() - started
+    yield info
+    api.delete(f"desktops/{info['id']}")
+    api.close()
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+class _WSReader:
+    """Bytes of an RFB stream that arrive in WebSocket messages of any size."""
+
+    def __init__(self, ws: websocket.WebSocket) -> None:
+        self.ws = ws
+        self.buffer = bytearray()
+
+    def read(self, n: int) -> bytes:
+        while len(self.buffer) < n:
+            opcode, data = self.ws.recv_data()
+            assert opcode == websocket.ABNF.OPCODE_BINARY, f"WebSocket message of opcode {opcode}: {data[:200]!r}"
+            self.buffer += data
+        out = bytes(self.buffer[:n])
+        del self.buffer[:n]
+        return out
+
+
+def rfb_frame(ws: websocket.WebSocket) -> Image.Image:
+    """Be a VNC viewer on an open WebSocket: the RFB 3.8 handshake (security None: the socket is private to the
+    server), then one full, non-incremental framebuffer update in raw encoding, as an RGB image. The cursor comes
+    as its own pseudo-rectangle (as for the server's own client), not painted into the pixels."""
+    r = _WSReader(ws)
+    version = r.read(12)
+    assert version.startswith(b"RFB 003."), version
+    ws.send_binary(b"RFB 003.008\n")
+    types = r.read(r.read(1)[0])
+    assert 1 in types, f"security types {list(types)}"
+    ws.send_binary(b"\x01")
+    assert struct.unpack(">I", r.read(4))[0] == 0, "security result not OK"
+    ws.send_binary(b"\x01")  # ClientInit: shared
+    width, height = struct.unpack(">HH", r.read(4))
+    r.read(16)  # the server's pixel format: ours is set next
+    r.read(struct.unpack(">I", r.read(4))[0])  # desktop name
+    # SetPixelFormat: 32 bpp, depth 24, little endian, true colour, 255 each, red at 16, green 8, blue 0
+    ws.send_binary(struct.pack(">B3xBBBBHHHBBB3x", 0, 32, 24, 0, 1, 255, 255, 255, 16, 8, 0))
+    ws.send_binary(struct.pack(">BxH2i", 2, 2, 0, -239))  # SetEncodings: Raw, Cursor
+    ws.send_binary(struct.pack(">BBHHHH", 3, 0, 0, 0, width, height))  # FramebufferUpdateRequest, full
+    pixels = np.zeros((height, width, 4), np.uint8)
+    covered = np.zeros((height, width), bool)
+    while not covered.all():
+        kind = r.read(1)[0]
+        if kind == 2:  # Bell
+            continue
+        if kind == 3:  # ServerCutText
+            r.read(3)
+            r.read(struct.unpack(">I", r.read(4))[0])
+            continue
+        assert kind == 0, f"unexpected RFB server message {kind}"
+        r.read(1)
+        (count,) = struct.unpack(">H", r.read(2))
+        for _ in range(count):
+            x, y, w, h, encoding = struct.unpack(">HHHHi", r.read(12))
+            if encoding == 0:
+                pixels[y : y + h, x : x + w] = np.frombuffer(r.read(w * h * 4), np.uint8).reshape(h, w, 4)
+                covered[y : y + h, x : x + w] = True
+            elif encoding == -239:
+                r.read(w * h * 4 + (w + 7) // 8 * h)  # cursor image and mask
+            else:
+                raise AssertionError(f"unexpected encoding {encoding}")
+    return Image.fromarray(pixels[:, :, 2::-1].copy(), "RGB")  # B, G, R, X -> R, G, B
+
+
+def ws_open(url: str, header: list[str] | None = None, cookie: str | None = None) -> websocket.WebSocket:
+    """A WebSocket as a browser opens it: with ``Sec-Fetch-Mode: websocket``, which is what lets JupyterHub's
+    single-user server read a ``?token=`` in the URL (otherwise refused outside pages)."""
+    header = ["Sec-Fetch-Mode: websocket", *(header or [])]
+    return websocket.create_connection(url, subprotocols=["binary"], header=header, cookie=cookie, timeout=60)
+
+
+def ws_status(url: str, header: list[str] | None = None, cookie: str | None = None) -> int:
+    """The status of the WebSocket handshake: 101 if it opened (then closed at once), else the refusal's."""
+    try:
+        ws = ws_open(url, header, cookie)
+    except websocket.WebSocketBadStatusException as exc:
+        return exc.status_code
+    ws.close()
+    return 101
+
+
+def cookies_for(client: httpx.Client, url: str) -> str:
+    """The Cookie header a browser holding ``client``'s cookies sends to ``url`` (matched by path)."""
+    path = httpx.URL(url).path
+    return "; ".join(f"{c.name}={c.value}" for c in client.cookies.jar if path.startswith(c.path))
+
+
+def screenshot(api: httpx.Client, desktop_id: str) -> Image.Image:
+    response = api.get(f"desktops/{desktop_id}/screenshot", params={"format": "raw"})
+    assert response.status_code == 200, response.text
+    size = int(response.headers["X-Width"]), int(response.headers["X-Height"])
+    return Image.frombytes("RGB", size, response.content)
+
+
+def desktop_processes(desktop_id: str) -> list[Any]:
+    """The live processes of a local desktop (each carries JUPYTER_DESKTOP_ID=<id> in its environment)."""
+    pids = _proc.marked_processes([desktop_id]).get(desktop_id, set())
+    by_pid = {p.pid: p for p in processes()}
+    return [by_pid[p] for p in pids if p in by_pid and by_pid[p].state != "Z"]
+
+
+def xvnc_of(desktop_id: str) -> Any:
+    xvnc = [p for p in desktop_processes(desktop_id) if p.comm == "Xvnc"]
+    assert len(xvnc) == 1, f"Xvnc processes of desktop {desktop_id}: {xvnc}"
+    return xvnc[0]
+
+
+def uid(user: str) -> int:
+    return pwd.getpwnam(user).pw_uid
+
+
+# ---------------------------------------------------------------------------------------------- the tests
+
+
+def test_a_students_server_spawns_through_the_hub_api(hub: Hub, student1):
+    model = hub.server_model("student1")
+    assert model["ready"] and model["url"] == "/user/student1/", model
+    response = httpx.get(hub.user_url("student1") + "api/status", headers={"Authorization": f"token {student1['token']}"})
+    assert response.status_code == 200, response.text
+    servers = [p for p in hub.tree() if "jupyterhub-singleuser" in p.cmdline]
+    assert [p.uid for p in servers] == [uid("student1")], describe(hub.tree())
+    # the course's single-user settings (deploy/singleuser/, through JUPYTER_CONFIG_PATH) reached the server
+    assert Path(f"/proc/{servers[0].pid}/environ").read_bytes().count(b"JUPYTER_CONFIG_PATH=") == 1
+
+
+def test_a_student_creates_a_desktop_and_reads_its_frames_through_the_proxy(hub: Hub, student1, desktop1):
+    assert desktop1["status"] == "running" and desktop1["owner"] == "student1", desktop1
+    api = hub.desktop_api("student1", student1["token"])
+    listed = api.get("desktops")
+    assert listed.status_code == 200 and desktop1["id"] in [d["id"] for d in listed.json()], listed.text
+    png = api.get(f"desktops/{desktop1['id']}/screenshot")
+    assert png.status_code == 200 and png.content.startswith(b"\x89PNG"), png.status_code
+    started = time.monotonic()
+    ws = ws_open(hub.ws_url("student1", f"desktop/api/desktops/{desktop1['id']}/vnc?token={student1['token']}"))
+    try:
+        frame = rfb_frame(ws)
+    finally:
+        ws.close()
+    frame_seconds = time.monotonic() - started
+    shot = screenshot(api, desktop1["id"])
+    assert frame.size == shot.size == (800, 600)
+    # the frame is the desktop's screen (not a blank one): the same pixels as the REST screenshot, and not uniform
+    assert len(np.unique(np.asarray(frame).reshape(-1, 3), axis=0)) > 1
+    diff = np.abs(np.asarray(frame, np.int16) - np.asarray(shot, np.int16)).max(axis=2)
+    assert (diff == 0).mean() > 0.999, f"{(diff != 0).sum()} pixels differ between the frame and the screenshot"
+    figure("create a desktop through the proxy", desktop1["create_seconds"])
+    figure("WebSocket open to first full frame", frame_seconds)
+    figure(
+        "spawn to first desktop frame (spawn + create + frame)",
+        student1["spawn_seconds"] + desktop1["create_seconds"] + frame_seconds,
+    )
+
+
+def test_the_students_desktop_runs_as_the_student_in_a_private_directory(hub: Hub, desktop1):
+    procs = desktop_processes(desktop1["id"])
+    assert {p.comm for p in procs} >= {"Xvnc", "openbox"}, procs
+    for p in procs:  # real, effective, saved and filesystem uid: all the student's (what ps -o user shows)
+        uids = next(line for line in Path(f"/proc/{p.pid}/status").read_text().splitlines() if line.startswith("Uid:"))
+        assert uids.split()[1:] == [str(uid("student1"))] * 4, (str(p), uids)
+    xvnc = xvnc_of(desktop1["id"])
+    args = Path(f"/proc/{xvnc.pid}/cmdline").read_bytes().split(b"\0")
+    sock = Path(args[args.index(b"-rfbunixpath") + 1].decode())
+    assert stat.S_ISSOCK(sock.stat().st_mode) and sock.stat().st_uid == uid("student1")
+    for directory in (sock.parent, sock.parent.parent):  # the desktop's, and the student's registry of them
+        st = directory.stat()
+        assert st.st_uid == uid("student1") and stat.S_IMODE(st.st_mode) == 0o700, (directory, oct(st.st_mode))
+    # no TCP: Xvnc has no listening socket but its unix one (-rfbport -1, -nolisten tcp)
+    assert b"-nolisten" in args and args[args.index(b"-rfbport") + 1] == b"-1"
+
+
+def test_another_students_token_is_refused_on_rest_and_websocket(hub: Hub, student1, desktop1):
+    did = desktop1["id"]
+    own = hub.desktop_api("student1", student1["token"])
+    other_token = hub.token("student2")  # student2's own permissions, as student2's notebooks have
+    other = hub.desktop_api("student1", other_token)
+    reads = ["desktops", f"desktops/{did}", f"desktops/{did}/screenshot", f"desktops/{did}/windows",
+             f"desktops/{did}/clipboard", f"desktops/{did}/pointer"]  # fmt: skip
+    for path in reads:
+        assert own.get(path).status_code == 200, path  # the control: the owner's token passes
+        response = other.get(path)
+        assert response.status_code == 403, (path, response.status_code, response.text[:200])
+    writes = [
+        ("POST", "desktops", {"profile": "openbox"}),
+        ("POST", f"desktops/{did}/actions", {"actions": [{"action": "type", "text": "x"}]}),
+        ("POST", f"desktops/{did}/exec", {"command": ["true"]}),
+        ("POST", f"desktops/{did}/processes", {"command": ["xterm"]}),
+        ("PUT", f"desktops/{did}/clipboard", {"text": "from student2"}),
+        ("POST", f"desktops/{did}/restart", None),
+        ("DELETE", f"desktops/{did}", None),
+    ]
+    for method, path, body in writes:
+        response = other.request(method, path, json=body)
+        assert response.status_code == 403, (method, path, response.status_code, response.text[:200])
+    after = own.get(f"desktops/{did}").json()
+    assert after["status"] == "running" and after["created"] == desktop1["created"], after
+    assert [d["id"] for d in own.get("desktops").json()] == [did]
+    # the WebSocket: student2's token in the URL (as viewers send it) and in the header
+    url = hub.ws_url("student1", f"desktop/api/desktops/{did}/vnc")
+    assert ws_status(f"{url}?token={student1['token']}") == 101  # the control
+    assert ws_status(f"{url}?token={other_token}") == 403
+    assert ws_status(url, header=[f"Authorization: token {other_token}"]) == 403
+    # and student2 cannot get a token for student1's server from the hub either
+    response = hub.api("POST", "users/student2/tokens", json={"scopes": ["access:servers!user=student1"]})
+    assert response.status_code in (400, 403), response.text
+
+
+def test_another_students_cookie_is_refused_on_rest_and_websocket(hub: Hub, student1, desktop1):
+    did = desktop1["id"]
+    hub.start_server("student2")  # student2's own server, for its cookie
+    vnc = hub.ws_url("student1", f"desktop/api/desktops/{did}/vnc")
+    api_url = hub.user_url("student1") + "desktop/api/desktops"
+    # the control: student1 logs in with the unix password and opens their server; its cookie passes
+    owner = hub.http_login("student1")
+    assert hub.open_server(owner, "student1").status_code == 200
+    assert "jupyterhub-user-student1" in owner.cookies
+    response = owner.get(api_url)
+    assert response.status_code == 200 and did in response.text, response.text[:300]
+    ws = ws_open(vnc, cookie=cookies_for(owner, vnc))
+    try:
+        assert rfb_frame(ws).size == (800, 600)
+    finally:
+        ws.close()
+
+    # student2, logged in, opens student1's server: the hub refuses the OAuth authorization, no cookie for it
+    intruder = hub.http_login("student2")
+    refused = hub.open_server(intruder, "student1")
+    assert refused.status_code == 403, (refused.status_code, str(refused.url))
+    assert "/hub/api/oauth2/authorize" in str(refused.url)
+    assert "jupyterhub-user-student1" not in [c.name for c in intruder.cookies.jar]
+    response = intruder.get(api_url)
+    assert response.status_code == 403, response.text[:300]
+    assert ws_status(vnc, cookie=cookies_for(intruder, vnc)) == 403
+    # student2's own server cookie, presented to student1's server under its cookie name, is refused too
+    assert hub.open_server(intruder, "student2").status_code == 200
+    own_cookie = next(c.value for c in intruder.cookies.jar if c.name == "jupyterhub-user-student2")
+    forged = f"jupyterhub-user-student1={own_cookie}"
+    response = httpx.get(api_url, headers={"Cookie": forged})
+    assert response.status_code == 403, response.text[:300]
+    assert ws_status(vnc, cookie=forged) == 403
+    for client in (owner, intruder):
+        client.close()
+
+
+def test_a_teacher_reaches_a_students_desktop_by_role(hub: Hub, student1, desktop1):
+    did = desktop1["id"]
+    vnc = hub.ws_url("student1", f"desktop/api/desktops/{did}/vnc")
+    # in a browser: the teacher logs in, opens /user/student1/, authorizes on the hub's page, and is in
+    teacher = hub.http_login("teacher")
+    opened = hub.open_server(teacher, "student1")
+    assert opened.status_code == 200 and str(opened.url).startswith(hub.user_url("student1")), opened.url
+    response = teacher.get(hub.user_url("student1") + "desktop/api/desktops")
+    assert response.status_code == 200 and did in [d["id"] for d in response.json()], response.text[:300]
+    assert teacher.get(hub.user_url("student1") + f"desktop/api/desktops/{did}/screenshot").status_code == 200
+    ws = ws_open(vnc, cookie=cookies_for(teacher, vnc))
+    try:
+        assert rfb_frame(ws).size == (800, 600)
+    finally:
+        ws.close()
+    teacher.close()
+    # with a token: the role's access:servers!group=students lets the hub grant the teacher a token for
+    # student1's server (a token carrying the group filter itself is not understood by the single-user server:
+    # JupyterHub resolves group filters only in the hub)
+    token = hub.token("teacher", ["access:servers!server=student1/"])
+    api = hub.desktop_api("student1", token)
+    assert api.get(f"desktops/{did}").status_code == 200
+    assert ws_status(f"{vnc}?token={token}") == 101
+
+
+def test_desktop_in_the_students_kernel_drives_the_same_desktops(hub: Hub, student1, desktop1):
+    did = desktop1["id"]
+    mark = f"from the kernel {uuid.uuid4().hex[:8]}"
+    code = f"""
+import json, os
+from jupyter_desktop import Desktop
+d = Desktop.attach({did!r})
+d.set_clipboard({mark!r})
+whoami = d.run(["id", "-un"]).stdout.strip()
+n = Desktop(width=640, height=480)
+print(json.dumps({{"uid": os.getuid(), "whoami": whoami, "new": n.id, "listed": [x["id"] for x in Desktop.list()]}}))
+"""
+    out = run_in_kernel(hub, "student1", student1["token"], code)
+    result = json.loads(out.strip().splitlines()[-1])
+    api = hub.desktop_api("student1", student1["token"])
+    try:
+        assert result["uid"] == uid("student1") and result["whoami"] == "student1", result
+        # the kernel's clipboard text is on student1's desktop's X server (read there by xclip)
+        response = api.post(f"desktops/{did}/exec", json={"command": ["xclip", "-o", "-selection", "clipboard"]})
+        assert response.status_code == 200 and response.json()["stdout"] == mark, response.text
+        # the kernel's new desktop is the server's (not one in the kernel's own process), running as student1
+        listed = [d["id"] for d in api.get("desktops").json()]
+        assert result["new"] in listed and did in listed and set(result["listed"]) == set(listed), (result, listed)
+        assert xvnc_of(result["new"]).uid == uid("student1")
+    finally:
+        api.delete(f"desktops/{result['new']}")
+
+
+def test_the_course_config_limits_a_students_desktops(hub: Hub, student1, desktop1):
+    """deploy/singleuser/jupyter_server_config.py: two desktops per student, local backend only."""
+    api = hub.desktop_api("student1", student1["token"])
+    second = api.post("desktops", json={"profile": "none", "width": 320, "height": 240})
+    assert second.status_code == 201, second.text
+    try:
+        third = api.post("desktops", json={"profile": "none", "width": 320, "height": 240})
+        assert third.status_code == 429 and "2" in third.json()["message"], third.text
+        docker = api.post("desktops", json={"profile": "none", "backend": "docker"})
+        assert docker.status_code == 400 and "not allowed" in docker.json()["message"], docker.text
+    finally:
+        api.delete(f"desktops/{second.json()['id']}")
+
+
+def test_every_listener_is_on_loopback(hub: Hub, student1, desktop1):
+    """The proxy, the hub, the students' servers, their kernels (started here) and desktops: nothing listens off
+    127.0.0.1 (TCP or UDP)."""
+    headers = {"Authorization": f"token {student1['token']}"}
+    kernel = httpx.post(hub.user_url("student1") + "api/kernels", headers=headers, json={"name": "python3"}, timeout=120)
+    assert kernel.status_code == 201, kernel.text
+    try:
+        tree = {p.pid: p for p in hub.tree()}
+        kernel_procs = [p for p in tree.values() if "ipykernel_launcher" in p.cmdline]
+        assert kernel_procs and all(p.uid == uid("student1") for p in kernel_procs), describe(list(tree.values()))
+
+        def listeners() -> list[tuple[str, str, int]]:
+            out = subprocess.run(["ss", "-Htulnp"], capture_output=True, text=True, check=True).stdout
+            found = []
+            for line in out.splitlines():
+                local = line.split()[4]
+                for pid in map(int, re.findall(r"pid=(\d+)", line)):
+                    if pid in tree:
+                        found.append((local, tree[pid].comm, pid))
+            return found
+
+        # the kernel's five ZMQ ports appear once it has bound them
+        found = eventually(lambda: (lambda f: f if sum(pid in {k.pid for k in kernel_procs} for _, _, pid in f) >= 5 else None)(listeners()),
+                           timeout=60, what="the kernel's ports listening")  # fmt: skip
+        ports = {int(local.rsplit(":", 1)[1]) for local, _, _ in found}
+        assert {hub.ports["public"], hub.ports["hub"], hub.ports["proxy_api"]} <= ports, found
+        off_loopback = [f for f in found if not f[0].startswith("127.0.0.1:")]
+        assert not off_loopback, off_loopback
+    finally:
+        httpx.delete(hub.user_url("student1") + f"api/kernels/{kernel.json()['id']}", headers=headers, timeout=60)
+
+
+def test_stopping_a_students_server_leaves_no_process_of_the_student(hub: Hub):
+    hub.start_server("student2")
+    api = hub.desktop_api("student2", hub.token("student2"))
+    response = api.post("desktops", json={"profile": "openbox", "width": 800, "height": 600})
+    assert response.status_code == 201, response.text
+    did = response.json()["id"]
+    xterm = api.post(f"desktops/{did}/processes", json={"command": ["xterm"]})
+    assert xterm.status_code == 201, xterm.text
+    eventually(lambda: api.get(f"desktops/{did}/windows").json(), what="the xterm's window")
+    procs = [p for p in user_processes("student2") if p.state != "Z"]
+    assert {"Xvnc", "openbox", "xterm"} <= {p.comm for p in procs}, describe(procs)
+    figure("memory (PSS) of a student: server + openbox desktop + xterm", pss_kib([p.pid for p in procs]) / 1024, "MiB")
+    figure("memory (PSS) of the desktop alone", pss_kib([p.pid for p in desktop_processes(did)]) / 1024, "MiB")
+    hub.stop_server("student2")
+    eventually(lambda: nothing_left("student2"), timeout=60, what="no process of student2 (pgrep -u student2)")
+
+
+def test_stopping_the_hub_leaves_no_process_of_its_users(tmp_path):
+    with running_hub(tmp_path / "hub") as h:
+        h.start_server("student3")
+        token = h.token("student3")
+        api = h.desktop_api("student3", token)
+        response = api.post("desktops", json={"profile": "openbox", "width": 640, "height": 480})
+        assert response.status_code == 201, response.text
+        assert xvnc_of(response.json()["id"]).uid == uid("student3")
+        tree = h.tree()
+        assert any(p.uid == uid("student3") for p in tree)
+        public = h.ports["public"]
+        started = time.monotonic()
+    # running_hub's exit stopped the hub and waited for its whole process tree to end (else it failed)
+    figure("hub stop with one student's server and desktop", time.monotonic() - started)
+    assert not pgrep_u("student3"), describe(user_processes("student3"))
+    assert not [p for p in tree if os.path.exists(f"/proc/{p.pid}") and _proc.is_alive(p.pid)]
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", public)) != 0, "the proxy still listens"
+
+
+def test_the_idle_culler_stops_an_idle_students_server_and_nothing_is_left(tmp_path):
+    timeout, every = 25, 5
+    with running_hub(tmp_path / "hub", cull_timeout=timeout, cull_every=every, activity_interval=5) as h:
+        h.start_server("student3")
+        api = h.desktop_api("student3", h.token("student3"))
+        response = api.post("desktops", json={"profile": "openbox", "width": 640, "height": 480})
+        assert response.status_code == 201, response.text
+        assert xvnc_of(response.json()["id"]).uid == uid("student3")
+        idle_since = time.monotonic()  # the last request: from now on nobody uses the server or its desktop
+        api.close()
+        eventually(lambda: h.server_model("student3") is None, timeout=timeout + 120, interval=0.5,
+                   what="student3's idle server culled")  # fmt: skip
+        culled_after = time.monotonic() - idle_since
+        assert re.search(r"DELETE /hub/api/users/student3/server \S* ?\(idle-culler@", h.log(200000)), h.log()
+        assert culled_after >= timeout - 1, f"culled after {culled_after:.1f} s of idleness, before the timeout"
+        eventually(lambda: nothing_left("student3"), timeout=60, what="no process of student3 (pgrep -u student3)")
+    figure(f"idle to culled (timeout {timeout} s, cull every {every} s, activity every 5 s)", culled_after)
+
+
+def test_people_log_in_with_their_unix_password_in_chromium(hub: Hub, student1, desktop1):
+    """The harness's browser login (other modules' browser tests use it): the hub's login form and PAM, then the
+    OAuth round trip to the student's server, whose cookie the desktop API takes; a teacher authorizes on the hub's
+    page and gets in; someone else's password stays on the login page."""
+    from playwright.sync_api import sync_playwright
+
+    api_path = "desktop/api/desktops"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            for user in ("student1", "teacher"):
+                context = browser.new_context()
+                page = hub.browser_login(context, user)
+                assert page.url == hub.url + "hub/home", page.url
+                # JupyterLab's page: the OAuth round trip to student1's server, whose cookie the API then takes
+                response = hub.browser_open(page, "student1", "lab", wait_until="commit")
+                assert response.status == 200 and page.url == hub.user_url("student1") + "lab", (user, page.url)
+                response = page.goto(hub.user_url("student1") + api_path)
+                assert response.status == 200, (user, response.status)
+                assert desktop1["id"] in [d["id"] for d in json.loads(page.inner_text("body"))]
+                context.close()
+            context = browser.new_context()
+            page = context.new_page()
+            page.goto(hub.url + "hub/login")
+            page.fill("#username_input", "student2")
+            page.fill("#password_input", hub.password("student1"))  # someone else's
+            page.click("#login_submit")
+            page.wait_for_selector("text=Invalid username or password", timeout=60000)
+            assert "/hub/login" in page.url
+            context.close()
+        finally:
+            browser.close()
