@@ -1,5 +1,7 @@
-// REST client for {base}desktop/api/desktops. Jupyter auth: the browser's cookie, plus the
-// X-XSRFToken header (value of the `_xsrf` cookie) on every state-changing request, as JupyterLab does.
+// REST client for {base}desktop/api/desktops. Jupyter auth: the browser's cookie, plus the X-XSRFToken header
+// (the `_xsrf` cookie's value, else the token the page embedded) on EVERY request, reads included: a
+// JupyterHub single-user server (jupyterhub/_xsrf_utils.py) checks XSRF on cookie-authenticated fetch() GETs
+// too (Sec-Fetch-Mode cors) and answers 403 without it; plain jupyter-server ignores the header on GETs.
 
 import { join, paths } from "./urls.js";
 
@@ -39,13 +41,11 @@ export function errorMessage(status, statusText, body) {
   return `${status} ${statusText || "error"}`.trim();
 }
 
-const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
-
 export class DesktopApi {
   /**
    * @param {string} baseUrl Jupyter's base URL.
    * @param {{fetch?: typeof fetch, cookies?: () => string, xsrfToken?: string}} [options]
-   *   xsrfToken: used when there is no `_xsrf` cookie (a page may embed it in its config).
+   *   xsrfToken: used when there is no `_xsrf` cookie (a page embeds it in its config).
    */
   constructor(baseUrl, options = {}) {
     this.baseUrl = baseUrl;
@@ -65,10 +65,8 @@ export class DesktopApi {
       headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
     }
-    if (UNSAFE.has(method)) {
-      const xsrf = getCookie("_xsrf", this._cookies()) || this.xsrfToken;
-      if (xsrf) headers["X-XSRFToken"] = xsrf;
-    }
+    const xsrf = getCookie("_xsrf", this._cookies()) || this.xsrfToken;
+    if (xsrf) headers["X-XSRFToken"] = xsrf;
     let response;
     try {
       response = await this._fetch(this.url(path), init);

@@ -22,7 +22,7 @@ describe("getCookie", () => {
 });
 
 describe("DesktopApi", () => {
-  it("GETs the list under the base URL, with cookies and no XSRF header", async () => {
+  it("GETs the list under the base URL, with cookies and the XSRF header (JupyterHub checks it on reads)", async () => {
     const fetch = fakeFetch(200, [{ id: "a", status: "running" }]);
     const api = new DesktopApi("/user/x/", { fetch, cookies });
     expect(await api.list()).toEqual([{ id: "a", status: "running" }]);
@@ -30,7 +30,27 @@ describe("DesktopApi", () => {
     expect(url).toBe("/user/x/desktop/api/desktops");
     expect(init.method).toBe("GET");
     expect(init.credentials).toBe("same-origin");
-    expect(init.headers["X-XSRFToken"]).toBeUndefined();
+    // a JupyterHub single-user server refuses a cookie-authenticated fetch() GET without it (403)
+    expect(init.headers["X-XSRFToken"]).toBe("2|abc|def");
+  });
+
+  it("sends the XSRF token on every read: the cookie's, else the one the page embedded", async () => {
+    const fetch = fakeFetch(200, { id: "i1", status: "running", text: "t" });
+    const noCookie = new DesktopApi("/", { fetch, cookies: () => "other=1", xsrfToken: "page-token" });
+    await noCookie.list();
+    await noCookie.get("i1");
+    await noCookie.getClipboard("i1");
+    expect(fetch.mock.calls.map(([u, i]) => [i.method, u, i.headers["X-XSRFToken"]])).toEqual([
+      ["GET", "/desktop/api/desktops", "page-token"],
+      ["GET", "/desktop/api/desktops/i1", "page-token"],
+      ["GET", "/desktop/api/desktops/i1/clipboard", "page-token"],
+    ]);
+    const both = new DesktopApi("/", { fetch, cookies, xsrfToken: "page-token" });
+    await both.get("i1");
+    expect(fetch.mock.calls[3][1].headers["X-XSRFToken"]).toBe("2|abc|def"); // the cookie is the fresher one
+    const none = new DesktopApi("/", { fetch, cookies: () => "" });
+    await none.list();
+    expect("X-XSRFToken" in fetch.mock.calls[4][1].headers).toBe(false);
   });
 
   it("POSTs JSON with the _xsrf cookie as X-XSRFToken", async () => {
