@@ -1,14 +1,20 @@
-// Bundle the browser side with esbuild, ESM, minified, noVNC included (no CDN: classrooms are offline):
-//   src/viewer.js (+ the CSS it imports) -> ../jupyter_desktop/static/viewer.{js,css}   the pages
+// Bundle the browser side with esbuild, minified, noVNC included (no CDN: classrooms are offline):
+//   src/viewer.js (+ the CSS it imports) -> ../jupyter_desktop/static/viewer.{js,css}   the pages and Lab's tabs
 //   src/widget.js (+ the CSS it imports) -> ../jupyter_desktop/static/widget.{js,css}   the notebook widget (anywidget)
-// Each is one self-contained file (anywidget loads its ESM as a single module: no shared chunks), with
-// THIRD-PARTY-LICENSES.txt next to them: the licence texts of everything bundled from node_modules.
+// viewer.js is a CLASSIC script (IIFE defining the global `jupyterDesktop`): the pages load it with <script defer>
+// and JupyterLab's tabs with a <script> element, both same-origin no-cors GETs. A module script would be a
+// CORS-mode fetch, which a JupyterHub single-user server refuses to a cookie login without an XSRF token (it
+// redirects to the hub's OAuth, which redirects back: ERR_TOO_MANY_REDIRECTS). widget.js stays ESM: anywidget
+// imports it from the text the kernel sends through the comm, with a default export.
+// Each is one self-contained file (no shared chunks), with THIRD-PARTY-LICENSES.txt next to them: the licence
+// texts of everything bundled from node_modules.
 //
 //   node build.mjs            production build
 //   node build.mjs --dev      unminified, with source maps
 //   node build.mjs --dev --watch
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
@@ -23,12 +29,10 @@ const BANNER =
   "licence texts in THIRD-PARTY-LICENSES.txt next to this file. */";
 
 /** @type {import("esbuild").BuildOptions} */
-const options = {
+const common = {
   absWorkingDir: here,
-  entryPoints: { viewer: "src/viewer.js", widget: "src/widget.js" },
   outdir,
   bundle: true,
-  format: "esm",
   platform: "browser",
   target: ["chrome100", "firefox100", "safari15.4", "edge100"],
   minify: !dev,
@@ -38,6 +42,42 @@ const options = {
   metafile: true,
   logLevel: "info",
 };
+
+/**
+ * noVNC 1.7's core/util/browser.js ends its feature checks with a top-level await:
+ *   supportsWebCodecsH264Decode = await _checkWebCodecsH264DecodeSupport();
+ * A classic script (IIFE) cannot wait at its top level, so for viewer.js the probe settles the exported binding
+ * when it finishes, instead of holding back the whole script. rfb.js reads the binding only when it lists the
+ * encodings it accepts at connect time, after the page's config and status requests; until the probe settles
+ * it reads false (no H.264: what TigerVNC sends anyway). Fails the build if noVNC's text changes.
+ */
+const TLA = "supportsWebCodecsH264Decode = await _checkWebCodecsH264DecodeSupport();";
+const noTopLevelAwait = {
+  name: "novnc-no-top-level-await",
+  setup(build) {
+    build.onLoad({ filter: /[\\/]@novnc[\\/]novnc[\\/]core[\\/]util[\\/]browser\.js$/ }, async (args) => {
+      const text = await readFile(args.path, "utf8");
+      if (!text.includes(TLA)) throw new Error(`${args.path}: noVNC's H.264 probe changed; update build.mjs (${TLA})`);
+      const patched = text.replace(
+        TLA,
+        "_checkWebCodecsH264DecodeSupport().then((ok) => { supportsWebCodecsH264Decode = ok; }, () => {});",
+      );
+      return { contents: patched, loader: "js" };
+    });
+  },
+};
+
+/** @type {import("esbuild").BuildOptions[]} */
+const builds = [
+  {
+    ...common,
+    entryPoints: { viewer: "src/viewer.js" },
+    format: "iife",
+    globalName: "jupyterDesktop",
+    plugins: [noTopLevelAwait],
+  },
+  { ...common, entryPoints: { widget: "src/widget.js" }, format: "esm" },
+];
 
 const LICENSE_RE = /^(licen[cs]e|copying|notice)(\..*)?$/i;
 
@@ -98,13 +138,15 @@ function thirdPartyLicenses(metafile) {
 
 mkdirSync(outdir, { recursive: true });
 if (watch) {
-  const ctx = await esbuild.context(options);
-  await ctx.watch();
+  for (const options of builds) await (await esbuild.context(options)).watch();
   console.log("watching src/ ...");
 } else {
-  const result = await esbuild.build(options);
-  writeFileSync(path.join(outdir, "THIRD-PARTY-LICENSES.txt"), thirdPartyLicenses(result.metafile));
-  for (const [file, info] of Object.entries(result.metafile.outputs)) {
-    console.log(`${path.relative(here, file)}  ${(info.bytes / 1024).toFixed(1)} KiB`);
+  const results = await Promise.all(builds.map((options) => esbuild.build(options)));
+  const inputs = Object.assign({}, ...results.map((r) => r.metafile.inputs));
+  writeFileSync(path.join(outdir, "THIRD-PARTY-LICENSES.txt"), thirdPartyLicenses({ inputs }));
+  for (const result of results) {
+    for (const [file, info] of Object.entries(result.metafile.outputs)) {
+      console.log(`${path.relative(here, file)}  ${(info.bytes / 1024).toFixed(1)} KiB`);
+    }
   }
 }

@@ -19,6 +19,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -37,6 +38,14 @@ CHROMIUM_ARGS = [
 TOKEN = "browser-test-token"
 BASE = "/user/alice/"  # pages and URLs must work under a base URL, as on JupyterHub
 VIEWPORT = {"width": 1100, "height": 720}
+ROOT = Path(__file__).resolve().parent.parent
+# The JupyterLab extension as built in this checkout (`npm run build`). An editable install copies it into the
+# venv's share/jupyter/labextensions once, at install time: JupyterLab and Notebook 7 here load this build
+# instead (extra_labextensions_path comes first), so the browser tests test the code they sit next to.
+LABEXTENSION = ROOT / "jupyter_desktop" / "labextension"
+# What a JupyterHub (>= 4.1) single-user server sends on every response: no page of it may be framed, even by
+# the same origin (jupyterhub/singleuser/extension.py: headers.setdefault("Content-Security-Policy", ...)).
+HUB_HEADERS_CONFIG = """c.ServerApp.tornado_settings = {"headers": {"Content-Security-Policy": "frame-ancestors 'none'"}}\n"""
 
 if not (os.path.exists(CHROMIUM) and shutil.which("xclip")):
     if os.environ.get("JUPYTER_DESKTOP_REQUIRE_BROWSER") == "1":
@@ -53,9 +62,10 @@ def free_port() -> int:
 
 
 class Server:
-    """`jupyter server` (or `app`: jupyterlab, notebook) with our extension (enabled by its installed config), under BASE."""
+    """`jupyter server` (or `app`: jupyterlab, notebook) with our extension (enabled by its installed config), under BASE.
+    `config`: the text of a jupyter_server_config.py for it (e.g. HUB_HEADERS_CONFIG)."""
 
-    def __init__(self, root: Path, app: str = "jupyter_server", args: tuple[str, ...] = ()) -> None:
+    def __init__(self, root: Path, app: str = "jupyter_server", args: tuple[str, ...] = (), config: str = "") -> None:
         self.port = free_port()
         self.origin = f"http://127.0.0.1:{self.port}"
         self.url = self.origin + BASE
@@ -66,6 +76,16 @@ class Server:
         # JupyterLab / Notebook 7 keep settings and workspaces (open tabs) here, not in ~/.jupyter
         env["JUPYTERLAB_SETTINGS_DIR"] = str(root / "lab-settings")
         env["JUPYTERLAB_WORKSPACES_DIR"] = str(root / "lab-workspaces")
+        if config:
+            (root / "config").mkdir(exist_ok=True)
+            (root / "config" / "jupyter_server_config.py").write_text(config)
+            env["JUPYTER_CONFIG_DIR"] = str(root / "config")  # the installed config (sys.prefix/etc) still applies
+        if app != "jupyter_server" and (LABEXTENSION / "package.json").is_file():
+            link = root / "labextensions" / "jupyter-desktop"
+            if not link.is_symlink():
+                link.parent.mkdir(exist_ok=True)
+                link.symlink_to(LABEXTENSION, target_is_directory=True)
+            args = (f"--LabServerApp.extra_labextensions_path={root / 'labextensions'}", *args)
         self.process = subprocess.Popen(
             [sys.executable, "-m", app, "--allow-root", "--no-browser", f"--port={self.port}",
              "--ServerApp.port_retries=0", f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={root}",
@@ -103,7 +123,7 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[Server]:
-    srv = Server(tmp_path_factory.mktemp("jupyter"))
+    srv = Server(tmp_path_factory.mktemp("jupyter"), config=HUB_HEADERS_CONFIG)
     yield srv
     srv.stop()
 
@@ -349,3 +369,46 @@ def test_new_desktop_from_a_bookmarked_list_page(browser, server):
         page.wait_for_url("**/desktop/*/", timeout=30000)
     finally:
         context.close()
+
+
+def test_every_request_of_the_pages_passes_jupyterhubs_xsrf_check(browser, server, desktop):
+    """Under JupyterHub the single-user server checks XSRF on every cookie-authenticated request except page views
+    and same-origin no-cors GETs (jupyterhub/_xsrf_utils.py `_needs_check_xsrf`, used here as it is): a module
+    script (a CORS-mode fetch: the hub's redirect loop) or a fetch() GET without X-XSRFToken (403) is refused there.
+    Every request the list and viewer pages make must need no check, or carry the XSRF token."""
+    from jupyterhub._xsrf_utils import _needs_check_xsrf
+    from tornado.httputil import HTTPHeaders
+
+    context = open_context(browser, server, xsrf=False)  # fresh from a login: no _xsrf cookie before the page
+    try:
+        page = context.new_page()
+        seen: list = []
+        page.on("request", lambda r: seen.append(r))
+        page.goto(server.url + f"desktop/?token={TOKEN}")
+        page.locator(f"tr[data-id='{desktop}'] a", has_text="Open").click()
+        page.wait_for_selector("#jupyter-desktop[data-state=connected]", timeout=30000)
+        page.click("button[aria-label='Clipboard']")
+        with page.expect_response(lambda r: r.url.endswith(f"/desktop/api/desktops/{desktop}/clipboard")):
+            page.click("text=Fetch from desktop")
+        (xsrf,) = [c["value"] for c in context.cookies() if c["name"] == "_xsrf"]
+        checked, free = [], []
+        for request in seen:
+            if not request.url.startswith(server.url):
+                continue
+            headers = HTTPHeaders(request.all_headers())
+            if "Sec-Fetch-Mode" not in headers:  # served from the browser's cache: it never reached the server
+                continue
+            handler = SimpleNamespace(request=SimpleNamespace(method=request.method, headers=headers, path=request.url))
+            what = f"{request.method} {request.url[len(server.url) :]} ({headers.get('Sec-Fetch-Mode')})"
+            if _needs_check_xsrf(handler):
+                assert headers.get("X-XSRFToken") == xsrf, f"JupyterHub would refuse {what}: no XSRF token"
+                checked.append(what)
+            else:
+                free.append(what)
+    finally:
+        context.close()
+    for name in ("viewer.js", "viewer.css"):
+        assert f"GET desktop/static/{name} (no-cors)" in free, free
+    assert any(w.startswith("GET desktop/api/desktops (") for w in checked), checked  # the list
+    assert any(w.startswith(f"GET desktop/api/desktops/{desktop} (") for w in checked), checked  # the viewer's status
+    assert any(w.startswith(f"GET desktop/api/desktops/{desktop}/clipboard (") for w in checked), checked

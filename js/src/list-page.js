@@ -1,5 +1,9 @@
 // The desktop list, {base}desktop/: status, size, profile, age; open / stop / restart / remove;
 // "New desktop" with a profile. Polls every few seconds while the tab is visible.
+//
+// Embedded mode (options.embedded: JupyterLab's Desktops tab hosts this UI in its own DOM, no iframe): opening a
+// desktop (its link, "Open", a new desktop) calls options.openViewer(id) instead of navigating the page, polling
+// runs only while options.isVisible() says the tab is shown, and dispose() stops it and removes its listeners.
 
 import { DesktopApi } from "./api.js";
 import { h, icon } from "./dom.js";
@@ -32,10 +36,41 @@ export function createRequest(profile, size, win = { innerWidth: 1280, innerHeig
   return body;
 }
 
-export function mountList(root, config, { api = new DesktopApi(config.baseUrl, { xsrfToken: config.xsrfToken }), pollInterval = 3000 } = {}) {
+/**
+ * @param {HTMLElement} root
+ * @param {object} config  {baseUrl, xsrfToken?}
+ * @param {object} [o]
+ * @param {object} [o.api]  DesktopApi (tests pass a fake)
+ * @param {number} [o.pollInterval]  ms
+ * @param {boolean} [o.embedded]  hosted in another page's DOM (JupyterLab): see the top of this file
+ * @param {(id: string) => void} [o.openViewer]  embedded: open a desktop's viewer
+ * @param {() => boolean} [o.isVisible]  whether the list is on screen (polls only then); the page's visibility by default
+ */
+export function mountList(
+  root,
+  config,
+  { api = new DesktopApi(config.baseUrl, { xsrfToken: config.xsrfToken }), pollInterval = 3000, embedded = false, openViewer = null, isVisible = null } = {},
+) {
   root.classList.add("jd-app", "jd-list");
+  root.classList.toggle("jd-embedded", embedded);
   root.textContent = "";
   const base = config.baseUrl;
+  const visible = () => document.visibilityState !== "hidden" && (!isVisible || isVisible());
+  const hosted = embedded && typeof openViewer === "function";
+  /** Go to a desktop's viewer: the host's tab when embedded, else this page navigates. */
+  const goViewer = (id) => (hosted ? openViewer(id) : (window.location.href = viewerUrl(base, id)));
+  /** A link to a desktop's viewer; embedded, a plain click opens the host's tab (modified clicks: the page). */
+  const viewerLink = (id, props, ...children) => {
+    const a = h("a", { ...props, href: viewerUrl(base, id) }, ...children);
+    if (hosted) {
+      a.addEventListener("click", (e) => {
+        if (e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) return;
+        e.preventDefault();
+        openViewer(id);
+      });
+    }
+    return a;
+  };
 
   const banner = h("div", { class: "jd-banner", role: "alert", hidden: true });
   const showError = (msg) => {
@@ -74,13 +109,27 @@ export function mountList(root, config, { api = new DesktopApi(config.baseUrl, {
     newButton.querySelector(".jd-button-label").textContent = "Starting…";
     showError("");
     try {
-      const d = await api.create(createRequest(profile.value, size.value, window));
-      window.location.href = viewerUrl(base, d.id);
+      const d = await api.create(createRequest(profile.value, size.value, hosted ? stageSize() : window));
+      goViewer(d.id);
+      if (hosted) {
+        resetNewButton();
+        refresh();
+      }
     } catch (err) {
       showError(`Could not start a desktop: ${err.message}`);
-      newButton.disabled = false;
-      newButton.querySelector(".jd-button-label").textContent = "New desktop";
+      resetNewButton();
     }
+  }
+
+  function resetNewButton() {
+    newButton.disabled = false;
+    newButton.querySelector(".jd-button-label").textContent = "New desktop";
+  }
+
+  /** Embedded, "Fit this window" means the host's tab (this list's own box, where the viewer tab will be). */
+  function stageSize() {
+    const r = root.getBoundingClientRect();
+    return r.width > 0 && r.height > 0 ? { innerWidth: r.width, innerHeight: r.height } : window;
   }
 
   async function act(id, what) {
@@ -103,7 +152,7 @@ export function mountList(root, config, { api = new DesktopApi(config.baseUrl, {
     const out = [];
     for (const a of row.actions) {
       const disabled = busy.has(row.id);
-      if (a === "open") out.push(h("a", { class: "jd-button jd-primary", href: viewerUrl(base, row.id) }, "Open"));
+      if (a === "open") out.push(viewerLink(row.id, { class: "jd-button jd-primary" }, "Open"));
       if (a === "stop") out.push(h("button", { type: "button", class: "jd-button jd-danger", disabled, onclick: () => act(row.id, "stop") }, "Stop"));
       if (a === "restart") out.push(h("button", { type: "button", class: "jd-button", disabled, onclick: () => act(row.id, "restart") }, "Restart"));
       if (a === "remove") out.push(h("button", { type: "button", class: "jd-button", disabled, onclick: () => act(row.id, "remove") }, "Remove"));
@@ -125,7 +174,7 @@ export function mountList(root, config, { api = new DesktopApi(config.baseUrl, {
         h(
           "tr",
           { dataset: { id: row.id, status: row.status } },
-          h("td", { class: "jd-id" }, open ? h("a", { href: viewerUrl(base, row.id) }, row.id) : row.id),
+          h("td", { class: "jd-id" }, open ? viewerLink(row.id, {}, row.id) : row.id),
           h(
             "td",
             {},
@@ -160,19 +209,28 @@ export function mountList(root, config, { api = new DesktopApi(config.baseUrl, {
     return inFlight;
   }
 
+  let stopped = false;
   function schedule() {
     clearTimeout(timer);
+    if (stopped) return;
     timer = setTimeout(async () => {
-      if (document.visibilityState !== "hidden") await refresh();
+      if (visible()) await refresh();
       schedule();
     }, pollInterval);
   }
 
-  document.addEventListener("visibilitychange", () => {
-    if (document.visibilityState === "visible") refresh();
-  });
+  const onVisibility = () => {
+    if (visible()) refresh();
+  };
+  document.addEventListener("visibilitychange", onVisibility);
   render();
   refresh();
   schedule();
-  return { refresh, stop: () => clearTimeout(timer) };
+  /** Stop polling for good and remove the listeners (the page or the Lab tab goes). */
+  function stop() {
+    stopped = true;
+    clearTimeout(timer);
+    document.removeEventListener("visibilitychange", onVisibility);
+  }
+  return { refresh, stop, dispose: stop };
 }

@@ -1,5 +1,10 @@
 // The full-page viewer, {base}desktop/<id>/: toolbar, the desktop filling the window, clipboard panel,
 // and an overlay saying what is going on whenever the desktop is not connected.
+//
+// Embedded mode (options.embedded: JupyterLab's Desktop tab hosts this UI in its own DOM, no iframe): the viewer
+// fills its root instead of the window, leaves document.title, window.location and the URL query alone, keeps
+// JupyterLab's shortcuts out of the screen (data-lm-suppress-shortcuts), and "Desktops" calls options.openList
+// instead of following the link. dispose() closes the connection and removes every listener it added.
 
 import { DesktopApi } from "./api.js";
 import { createClipboardPanel } from "./clipboard.js";
@@ -40,15 +45,43 @@ function save(prefs) {
   }
 }
 
-export function mountViewer(root, config, { RFB, api = new DesktopApi(config.baseUrl, { xsrfToken: config.xsrfToken }) }) {
+/**
+ * @param {HTMLElement} root
+ * @param {object} config  {baseUrl, desktopId, wsUrl?, xsrfToken?}
+ * @param {object} o
+ * @param {Function} o.RFB         noVNC's RFB class
+ * @param {object} [o.api]         DesktopApi (tests pass a fake)
+ * @param {boolean} [o.embedded]   hosted in another page's DOM (JupyterLab): see the top of this file
+ * @param {() => void} [o.openList]  embedded: what "Desktops" / "All desktops" do
+ */
+export function mountViewer(root, config, { RFB, api = new DesktopApi(config.baseUrl, { xsrfToken: config.xsrfToken }), embedded = false, openList = null }) {
   const id = config.desktopId;
-  const prefs = viewerPrefs(window.location.search, loadSaved());
+  const prefs = viewerPrefs(embedded ? "" : window.location.search, loadSaved());
   const baseTitle = document.title || `Desktop ${id}`;
   root.classList.add("jd-app", "jd-viewer");
+  root.classList.toggle("jd-embedded", embedded);
   root.textContent = "";
+  const cleanups = [];
+  const listen = (target, type, fn) => {
+    target.addEventListener(type, fn);
+    cleanups.push(() => target.removeEventListener(type, fn));
+  };
+  /** A link to the list page; embedded, a click opens the host's list instead (a plain link still works). */
+  const listLink = (props, ...children) => {
+    const a = h("a", { ...props, href: listUrl(config.baseUrl) }, ...children);
+    if (embedded && openList) {
+      a.addEventListener("click", (e) => {
+        if (e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) return; // new tab/window: the page
+        e.preventDefault();
+        openList();
+      });
+    }
+    return a;
+  };
 
   // ---- the stage: noVNC's target, the last picture (while reconnecting), the overlay, the clipboard panel
-  const screen = h("div", { class: "jd-screen" });
+  // data-lm-suppress-shortcuts: JupyterLab's shortcuts stay out of the desktop when embedded (harmless elsewhere).
+  const screen = h("div", { class: "jd-screen", "data-lm-suppress-shortcuts": "true" });
   const lastFrame = h("img", { class: "jd-last-frame", alt: "", hidden: true });
   const overlayTitle = h("div", { class: "jd-overlay-title" });
   const overlayDetail = h("div", { class: "jd-overlay-detail" });
@@ -75,7 +108,7 @@ export function mountViewer(root, config, { RFB, api = new DesktopApi(config.bas
   const status = createStatus();
   const name = h("span", { class: "jd-title" }, `Desktop ${id}`);
   const info = h("span", { class: "jd-subtitle" });
-  const back = h("a", { class: "jd-button jd-back", href: listUrl(config.baseUrl), title: "All desktops" }, icon(icons.back), h("span", { class: "jd-button-label" }, "Desktops"));
+  const back = listLink({ class: "jd-button jd-back", title: "All desktops" }, icon(icons.back), h("span", { class: "jd-button-label" }, "Desktops"));
 
   const clipButton = createButton({
     label: "Clipboard",
@@ -148,7 +181,7 @@ export function mountViewer(root, config, { RFB, api = new DesktopApi(config.bas
     status.update(state);
     root.dataset.state = state.phase;
     const d = describeState(state);
-    document.title = state.phase === "connected" ? baseTitle : `${baseTitle} (${d.text})`;
+    if (!embedded) document.title = state.phase === "connected" ? baseTitle : `${baseTitle} (${d.text})`;
     showOverlay(state);
     if (state.phase === "connected") {
       connection.focus();
@@ -187,8 +220,12 @@ export function mountViewer(root, config, { RFB, api = new DesktopApi(config.bas
     } else if (state.phase === "stopped") {
       if (state.reason === "stopped" || state.reason === "error") actions.push(actionButton("Restart desktop", restart, true));
       if (state.reason === "closed") actions.push(actionButton("Reconnect", () => connection.retryNow(), true));
-      if (state.reason === "unauthorized") actions.push(actionButton("Reload page", () => window.location.reload(), true));
-      actions.push(h("a", { class: "jd-button", href: listUrl(config.baseUrl) }, "All desktops"));
+      if (state.reason === "unauthorized") {
+        // Embedded, reloading would reload JupyterLab: retry instead (after logging in again in another tab).
+        if (embedded) actions.push(actionButton("Retry", () => connection.retryNow(), true));
+        else actions.push(actionButton("Reload page", () => window.location.reload(), true));
+      }
+      actions.push(listLink({ class: "jd-button" }, "All desktops"));
     }
     overlayActions.append(...actions);
     // Keep the countdown in the overlay in step with the status pill.
@@ -218,8 +255,17 @@ export function mountViewer(root, config, { RFB, api = new DesktopApi(config.bas
     else download(api.screenshotUrl(id, "png"), filename); // not connected: let the server take it
   }
 
-  window.addEventListener("pagehide", () => connection.close());
-  window.addEventListener("pageshow", (e) => e.persisted && connection.retryNow()); // back from the bfcache
+  listen(window, "pagehide", () => connection.close());
+  listen(window, "pageshow", (e) => e.persisted && connection.retryNow()); // back from the bfcache
   connection.start();
-  return { connection, clipboard, toolbar, stage };
+  let disposed = false;
+  /** Close the connection for good and remove the listeners (the Lab tab closed). */
+  function dispose() {
+    if (disposed) return;
+    disposed = true;
+    connection.close();
+    cleanups.splice(0).forEach((fn) => fn());
+    if (document.fullscreenElement === root) document.exitFullscreen().catch(() => {});
+  }
+  return { connection, clipboard, toolbar, stage, focus: () => connection.focus(), dispose };
 }

@@ -1,20 +1,60 @@
-// Entry point of static/viewer.js: the server's HTML shells for {base}desktop/ (page "list") and
-// {base}desktop/<id>/ (page "viewer") load this module; it reads the page config and mounts the page.
+// Entry point of static/viewer.js, a classic script (esbuild IIFE) that defines one global, `jupyterDesktop`.
+//
+// - The server's HTML shells for {base}desktop/ (page "list") and {base}desktop/<id>/ (page "viewer") load it with
+//   <script defer>: it finds their config element and mounts the page.
+// - JupyterLab's Desktop and Desktops tabs (labextension/src/index.ts) load it with a <script> element and call
+//   jupyterDesktop.mountViewer(node, config) / mountList(node, config) to host the UI in Lab's own DOM (embedded
+//   mode): no iframe, which JupyterHub's `Content-Security-Policy: frame-ancestors 'none'` would refuse.
+//
+// Classic, not a module: a module script is fetched in CORS mode, and a JupyterHub single-user server refuses
+// cookie-authenticated CORS-mode requests that carry no XSRF token (it redirects to the hub's OAuth, which
+// redirects back: a loop). Classic scripts and stylesheets are same-origin no-cors GETs, which it lets through.
 
 import RFB from "@novnc/novnc";
 import "./style.css";
-import { readConfig } from "./config.js";
+import { CONFIG_ID, normalizeConfig, readConfig } from "./config.js";
 import { h } from "./dom.js";
-import { mountList } from "./list-page.js";
-import { mountViewer } from "./viewer-page.js";
+import { mountList as mountListPage } from "./list-page.js";
+import { mountViewer as mountViewerPage } from "./viewer-page.js";
 
-function main() {
-  const config = readConfig(document, window.location);
-  let root = document.getElementById("jupyter-desktop");
-  if (!root) root = document.body.appendChild(h("div", { id: "jupyter-desktop" }));
-  document.documentElement.classList.add("jd-page");
-  if (config.page === "viewer" && config.desktopId) mountViewer(root, config, { RFB });
-  else mountList(root, config);
+/** Bumped when mountViewer / mountList change incompatibly (the labextension checks it). */
+export const API_VERSION = 1;
+
+/**
+ * Host a desktop's viewer in `root` (another page's element, e.g. a JupyterLab tab's node).
+ * @param {HTMLElement} root
+ * @param {object} config  {baseUrl, desktopId, wsUrl?, xsrfToken?, embedded = true, openList?: () => void}
+ * @returns {{connection, focus: () => void, dispose: () => void}}
+ */
+export function mountViewer(root, config) {
+  const { embedded = true, openList = null, ...rest } = config || {};
+  const cfg = normalizeConfig({ ...rest, page: "viewer" });
+  if (!cfg.desktopId) throw new Error("jupyterDesktop.mountViewer: config.desktopId is required");
+  return mountViewerPage(root, cfg, { RFB, embedded, openList });
 }
 
-main();
+/**
+ * Host the list of desktops in `root`.
+ * @param {HTMLElement} root
+ * @param {object} config  {baseUrl, xsrfToken?, embedded = true, openViewer?: (id) => void, isVisible?: () => boolean,
+ *                          pollInterval?}
+ * @returns {{refresh: () => Promise<void>, dispose: () => void}}
+ */
+export function mountList(root, config) {
+  const { embedded = true, openViewer = null, isVisible = null, pollInterval, ...rest } = config || {};
+  const cfg = normalizeConfig({ ...rest, page: "list" });
+  return mountListPage(root, cfg, { embedded, openViewer, isVisible, ...(pollInterval ? { pollInterval } : {}) });
+}
+
+/** The server's pages: read the config the page embeds, mount the page it names. */
+export function mountPage(doc = document, loc = window.location) {
+  const config = readConfig(doc, loc);
+  let root = doc.getElementById("jupyter-desktop");
+  if (!root) root = doc.body.appendChild(h("div", { id: "jupyter-desktop" }));
+  doc.documentElement.classList.add("jd-page");
+  if (config.page === "viewer" && config.desktopId) return mountViewerPage(root, config, { RFB });
+  return mountListPage(root, config);
+}
+
+// Only the server's pages carry the config element; a host page (JupyterLab) mounts explicitly.
+if (typeof document !== "undefined" && document.getElementById(CONFIG_ID)) mountPage();

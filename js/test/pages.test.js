@@ -159,6 +159,84 @@ describe("viewer page", () => {
   });
 });
 
+describe("viewer embedded in JupyterLab's tab", () => {
+  it("leaves the host page's title, URL and query alone", async () => {
+    history.replaceState(null, "", "/lab/tree?view_only=1&scale=none");
+    document.title = "JupyterLab";
+    const href = location.href;
+    const page = mountViewer(root(), config, { RFB: FakeRFB, api: fakeApi(), embedded: true, openList: vi.fn() });
+    await tick();
+    expect(FakeRFB.last).toMatchObject({ viewOnly: false, resizeSession: true }); // Lab's query is not the viewer's
+    FakeRFB.last.connectNow();
+    FakeRFB.last.drop(false); // connected, then reconnecting: each state change would title a page
+    await tick();
+    expect(document.title).toBe("JupyterLab");
+    expect(location.href).toBe(href);
+    expect(root().classList.contains("jd-embedded")).toBe(true);
+    page.dispose();
+    // the server's page, by contrast, follows its query and titles itself
+    const standalone = mountViewer(root(), config, { RFB: FakeRFB, api: fakeApi() });
+    await tick();
+    expect(FakeRFB.last).toMatchObject({ viewOnly: true, resizeSession: false });
+    expect(document.title).not.toBe("JupyterLab");
+    standalone.dispose();
+    history.replaceState(null, "", "/");
+  });
+
+  it("keeps JupyterLab's shortcuts out of the screen", () => {
+    const page = mountViewer(root(), config, { RFB: FakeRFB, api: fakeApi(), embedded: true });
+    expect(root().querySelector(".jd-screen").getAttribute("data-lm-suppress-shortcuts")).toBe("true");
+    page.dispose();
+  });
+
+  it("turns the links to the list into opening the list tab", async () => {
+    const openList = vi.fn();
+    const page = mountViewer(root(), { ...config, desktopId: "gone" }, { RFB: FakeRFB, api: { ...fakeApi(), get: vi.fn(async () => Promise.reject(Object.assign(new Error("no desktop"), { status: 404 }))) }, embedded: true, openList });
+    await tick();
+    const back = root().querySelector("a.jd-back");
+    expect(back.getAttribute("href")).toBe("/user/x/desktop/"); // still a real link (middle click: a browser tab)
+    const click = new MouseEvent("click", { bubbles: true, cancelable: true, button: 0 });
+    back.dispatchEvent(click);
+    expect(click.defaultPrevented).toBe(true);
+    expect(openList).toHaveBeenCalledTimes(1);
+    const ctrlClick = new MouseEvent("click", { bubbles: true, cancelable: true, button: 0, ctrlKey: true });
+    back.dispatchEvent(ctrlClick);
+    expect(ctrlClick.defaultPrevented).toBe(false);
+    expect(openList).toHaveBeenCalledTimes(1);
+    // the desktop is gone: the overlay's "All desktops" opens the list tab too
+    expect(root().dataset.state).toBe("stopped");
+    const all = button("All desktops");
+    const click2 = new MouseEvent("click", { bubbles: true, cancelable: true, button: 0 });
+    all.dispatchEvent(click2);
+    expect(click2.defaultPrevented).toBe(true);
+    expect(openList).toHaveBeenCalledTimes(2);
+    page.dispose();
+  });
+
+  it("closes the connection and drops its listeners when the tab is disposed", async () => {
+    const added = [];
+    const removed = [];
+    const add = window.addEventListener.bind(window);
+    const remove = window.removeEventListener.bind(window);
+    vi.spyOn(window, "addEventListener").mockImplementation((type, fn, o) => (added.push([type, fn]), add(type, fn, o)));
+    vi.spyOn(window, "removeEventListener").mockImplementation((type, fn, o) => (removed.push([type, fn]), remove(type, fn, o)));
+    const api = fakeApi();
+    const page = mountViewer(root(), config, { RFB: FakeRFB, api, embedded: true });
+    await tick();
+    const rfb = FakeRFB.last;
+    rfb.connectNow();
+    page.dispose();
+    expect(rfb.disconnected).toBe(true);
+    expect(root().dataset.state).toBe("stopped");
+    for (const entry of added) expect(removed).toContainEqual(entry); // pagehide, pageshow, online
+    const calls = api.get.mock.calls.length;
+    await tick(120000);
+    expect(FakeRFB.instances.length).toBe(1); // no reconnection after dispose
+    expect(api.get.mock.calls.length).toBe(calls);
+    page.dispose(); // twice is harmless
+  });
+});
+
 describe("list page", () => {
   const now = Date.now() / 1000;
   const desktops = [
@@ -237,5 +315,67 @@ describe("list page", () => {
     expect(createRequest("openbox", "window", { innerWidth: 1500, innerHeight: 940 })).toEqual({ profile: "openbox", width: 1500, height: 900 });
     expect(createRequest("none", "1920x1080")).toEqual({ profile: "none", width: 1920, height: 1080 });
     expect(createRequest("", "")).toEqual({});
+  });
+});
+
+describe("list embedded in JupyterLab's tab", () => {
+  const desktops = [{ id: "run1", status: "running", profile: "openbox", width: 1280, height: 800, created: Date.now() / 1000 }];
+
+  it("opens desktops in the host's tabs instead of navigating", async () => {
+    const api = fakeApi();
+    api.list.mockResolvedValue(desktops);
+    api.create.mockResolvedValue({ id: "new1", status: "starting" });
+    const openViewer = vi.fn();
+    const href = location.href;
+    const page = mountList(root(), { baseUrl: "/user/x/", page: "list" }, { api, embedded: true, openViewer, isVisible: () => true });
+    await tick();
+    for (const link of root().querySelectorAll('tr[data-id="run1"] a')) {
+      expect(link.getAttribute("href")).toBe("/user/x/desktop/run1/");
+      const click = new MouseEvent("click", { bubbles: true, cancelable: true, button: 0 });
+      link.dispatchEvent(click);
+      expect(click.defaultPrevented).toBe(true);
+    }
+    expect(openViewer.mock.calls).toEqual([["run1"], ["run1"]]); // the id's link and "Open"
+    root().querySelector("form").dispatchEvent(new Event("submit", { cancelable: true }));
+    await tick();
+    expect(openViewer).toHaveBeenLastCalledWith("new1");
+    expect(location.href).toBe(href);
+    expect(root().querySelector("button.jd-new").disabled).toBe(false); // the list stays usable
+    page.dispose();
+  });
+
+  it("polls only while its tab is shown, and not at all once disposed", async () => {
+    const api = fakeApi();
+    let shown = true;
+    const page = mountList(root(), { baseUrl: "/", page: "list" }, { api, pollInterval: 1000, embedded: true, openViewer: vi.fn(), isVisible: () => shown });
+    await tick();
+    expect(api.list).toHaveBeenCalledTimes(1);
+    await tick(1000);
+    expect(api.list).toHaveBeenCalledTimes(2);
+    shown = false; // another Lab tab in front
+    await tick(5000);
+    expect(api.list).toHaveBeenCalledTimes(2);
+    shown = true;
+    await page.refresh(); // the tab shown again: the host asks at once
+    expect(api.list).toHaveBeenCalledTimes(3);
+    page.dispose();
+    await tick(10000);
+    document.dispatchEvent(new Event("visibilitychange"));
+    await tick();
+    expect(api.list).toHaveBeenCalledTimes(3);
+  });
+
+  it("stops polling even when disposed while a poll is in flight", async () => {
+    const api = fakeApi();
+    let answer;
+    api.list.mockImplementation(() => new Promise((resolve) => (answer = resolve)));
+    const page = mountList(root(), { baseUrl: "/", page: "list" }, { api, pollInterval: 1000 });
+    answer([]);
+    await tick(1000); // the timer's poll is in flight
+    expect(api.list).toHaveBeenCalledTimes(2);
+    page.stop();
+    answer([]);
+    await tick(10000);
+    expect(api.list).toHaveBeenCalledTimes(2);
   });
 });

@@ -1,7 +1,12 @@
 """Browser pages: ``{base_url}desktop/`` lists desktops, ``{base_url}desktop/<id>/`` shows one (noVNC).
 
 The pages are small HTML shells; the UI is ``static/viewer.js`` (noVNC bundled, no CDN), served here
-behind Jupyter auth like everything else.
+behind Jupyter auth like everything else. JupyterLab's Desktop tabs load the same script into Lab's page.
+
+``viewer.js`` is a classic script (``<script defer>``), not a module: a module script is fetched in CORS mode,
+and a JupyterHub single-user server refuses a cookie-authenticated CORS-mode request that has no XSRF token (it
+sends the browser to the hub's OAuth, which sends it back: a redirect loop, a blank page). Classic scripts and
+stylesheets are same-origin no-cors GETs, which it serves to a cookie login like a page view.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ PAGE = """<!doctype html>
 <body>
 <div id="jupyter-desktop"></div>
 <script id="jupyter-desktop-config" type="application/json">{config}</script>
-<script type="module" src="{static}viewer.js"></script>
+<script defer src="{static}viewer.js"></script>
 </body>
 </html>
 """

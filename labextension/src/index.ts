@@ -2,20 +2,21 @@
  * jupyter_desktop's JupyterLab / Notebook 7 front end: a "Desktop" launcher tile, a "Desktops" tile,
  * command palette and File > New entries.
  *
- * "New Desktop" POSTs {base}desktop/api/desktops (the server extension starts a desktop) and opens the
- * viewer page {base}desktop/<id>/ in a main-area tab (JupyterLab) or a new browser tab (Notebook 7, whose
- * tree page has no main-area tabs). "Desktops" opens the list page the same way. The pages themselves are
- * the server's (noVNC, reconnects, clipboard): this extension only starts desktops and frames the pages.
+ * "New Desktop" POSTs {base}desktop/api/desktops (the server extension starts a desktop) and opens its viewer in a
+ * main-area tab (JupyterLab) or the viewer page {base}desktop/<id>/ in a new browser tab (Notebook 7, whose tree
+ * page has no main-area tabs). "Desktops" opens the list the same way.
+ *
+ * The tabs host the viewer UI directly in Lab's DOM, no iframe: under JupyterHub (>= 4.1) every single-user
+ * response says `Content-Security-Policy: frame-ancestors 'none'`, so a framed page is refused, and every user's
+ * server shares the hub's one origin, so even `frame-ancestors 'self'` would let another user's page frame (and
+ * script) a student's viewer. The tab loads the server's viewer bundle, {base}desktop/static/viewer.{js,css}, once,
+ * as a classic <script> and a <link> (same-origin no-cors GETs, which the hub serves to a cookie login), and calls
+ * the global it defines, `jupyterDesktop.mountViewer(node, config)` / `mountList(node, config)`, in its
+ * "embedded" mode. The UI (noVNC, reconnects, clipboard, list) is the server's, the same as its pages'.
  */
 
 import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import {
-  ICommandPalette,
-  IFrame,
-  MainAreaWidget,
-  WidgetTracker,
-  showErrorMessage
-} from '@jupyterlab/apputils';
+import { ICommandPalette, MainAreaWidget, WidgetTracker, showErrorMessage } from '@jupyterlab/apputils';
 import { PageConfig, URLExt } from '@jupyterlab/coreutils';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { ILauncher } from '@jupyterlab/launcher';
@@ -23,7 +24,8 @@ import { IMainMenu } from '@jupyterlab/mainmenu';
 import { ServerConnection } from '@jupyterlab/services';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { Message, MessageLoop } from '@lumino/messaging';
-import type { Menu, Widget } from '@lumino/widgets';
+import { Widget } from '@lumino/widgets';
+import type { Menu } from '@lumino/widgets';
 
 
 const NS = 'jupyter-desktop';
@@ -62,17 +64,6 @@ export const desktopsIcon = new LabIcon({ name: 'jupyter-desktop:desktops', svgs
 const notebookPage = PageConfig.getOption('notebookPage');
 const isNotebook7 = !!notebookPage;
 
-/** The sandbox of the framed pages: scripts and same-origin (cookies, XSRF), downloads (screenshots),
- * modals (confirm before stopping), popups and forms. */
-const SANDBOX: IFrame.SandboxExceptions[] = [
-  'allow-scripts',
-  'allow-same-origin',
-  'allow-downloads',
-  'allow-modals',
-  'allow-popups',
-  'allow-forms'
-];
-
 export interface IDesktop {
   id: string;
   status: string;
@@ -106,6 +97,156 @@ export async function createDesktop(
   return (await response.json()) as IDesktop;
 }
 
+// ------------------------------------------------------------------------------------ the server's viewer bundle
+
+/** What a mounted viewer or list hands back (see js/src/viewer.js). */
+interface IMounted {
+  dispose(): void;
+  focus?(): void;
+  refresh?(): Promise<void>;
+}
+
+/** The global `jupyterDesktop` that {base}desktop/static/viewer.js defines. */
+export interface IViewerLib {
+  API_VERSION: number;
+  mountViewer(
+    node: HTMLElement,
+    config: { baseUrl: string; desktopId: string; embedded: true; openList: () => void }
+  ): IMounted;
+  mountList(
+    node: HTMLElement,
+    config: { baseUrl: string; embedded: true; openViewer: (id: string) => void; isVisible: () => boolean }
+  ): IMounted;
+}
+
+/** The bundle's interface this extension speaks (viewer.js's API_VERSION). */
+const VIEWER_API = 1;
+
+let viewerLib: Promise<IViewerLib> | null = null;
+
+function loadElement(el: HTMLScriptElement | HTMLLinkElement, url: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    el.addEventListener('load', () => resolve(), { once: true });
+    el.addEventListener('error', () => reject(new Error(`Could not load ${url}`)), { once: true });
+    document.head.appendChild(el);
+  });
+}
+
+/**
+ * Load {base}desktop/static/viewer.css and viewer.js once (a <link> and a classic <script>: same-origin no-cors
+ * GETs, behind Jupyter's auth like every route of ours) and resolve to the global the script defines.
+ */
+export function loadViewerLib(baseUrl: string): Promise<IViewerLib> {
+  if (!viewerLib) {
+    const base = URLExt.join(baseUrl, 'desktop/static/');
+    const link = document.createElement('link');
+    link.rel = 'stylesheet';
+    link.href = base + 'viewer.css';
+    link.dataset.jupyterDesktop = 'viewer';
+    const script = document.createElement('script');
+    script.src = base + 'viewer.js';
+    script.dataset.jupyterDesktop = 'viewer';
+    viewerLib = Promise.all([loadElement(link, link.href), loadElement(script, script.src)])
+      .then(() => {
+        const lib = (window as unknown as { jupyterDesktop?: IViewerLib }).jupyterDesktop;
+        if (!lib || typeof lib.mountViewer !== 'function') {
+          throw new Error(`${script.src} did not define jupyterDesktop`);
+        }
+        if (lib.API_VERSION !== VIEWER_API) {
+          throw new Error(
+            `The server's desktop viewer (API ${lib.API_VERSION}) does not match this JupyterLab extension ` +
+              `(API ${VIEWER_API}): reinstall jupyter_desktop and reload the page.`
+          );
+        }
+        return lib;
+      })
+      .catch(error => {
+        viewerLib = null; // the next tab tries again
+        link.remove();
+        script.remove();
+        throw error;
+      });
+  }
+  return viewerLib;
+}
+
+/** The UI's root's class while it lives in a Lab tab (the tab's node hosts it). */
+const PANEL_CLASS = 'jp-DesktopPanel';
+
+/**
+ * A tab's content: a plain Lumino widget whose node hosts the server's viewer (a desktop id) or list (none).
+ * Disposing it (the tab closes) closes the desktop's connection and stops the list's polling.
+ */
+export class DesktopPanel extends Widget {
+  constructor(
+    private readonly _baseUrl: string,
+    private readonly _actions: { openViewer: (id: string) => void; openList: () => void }
+  ) {
+    super();
+    this.addClass(PANEL_CLASS);
+    this._host = document.createElement('div');
+    this._host.className = 'jp-DesktopPanel-host';
+    this.node.appendChild(this._host);
+  }
+
+  /** The desktop shown, or undefined for the list. */
+  get desktopId(): string | undefined {
+    return this._desktopId;
+  }
+
+  /** Load the bundle and mount the viewer of `desktopId` (or the list); resolves once it is mounted. */
+  async mount(desktopId: string | undefined): Promise<void> {
+    const lib = await loadViewerLib(this._baseUrl);
+    if (this.isDisposed) {
+      return;
+    }
+    this._mounted?.dispose();
+    this._desktopId = desktopId;
+    this._mounted = desktopId
+      ? lib.mountViewer(this._host, {
+          baseUrl: this._baseUrl,
+          desktopId,
+          embedded: true,
+          openList: () => this._actions.openList()
+        })
+      : lib.mountList(this._host, {
+          baseUrl: this._baseUrl,
+          embedded: true,
+          openViewer: id => this._actions.openViewer(id),
+          isVisible: () => this.isVisible
+        });
+    if (this.isVisible && this.node.contains(document.activeElement)) {
+      this._mounted.focus?.();
+    }
+  }
+
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this._mounted?.dispose();
+    this._mounted = null;
+    super.dispose();
+  }
+
+  /** The tab was activated: keys go to the desktop (once it is connected). */
+  protected onActivateRequest(msg: Message): void {
+    if (!this.node.contains(document.activeElement)) {
+      this.node.focus();
+    }
+    this._mounted?.focus?.();
+  }
+
+  /** The tab is shown again: the list catches up at once (it does not poll while hidden). */
+  protected onAfterShow(msg: Message): void {
+    void this._mounted?.refresh?.();
+  }
+
+  private _host: HTMLDivElement;
+  private _desktopId: string | undefined = undefined;
+  private _mounted: IMounted | null = null;
+}
+
 /** The id of a tracked tab: `jupyter-desktop:list` or `jupyter-desktop:viewer:<id>`. */
 function tabId(desktopId?: string): string {
   return desktopId ? `${NS}:viewer:${desktopId}` : `${NS}:list`;
@@ -120,30 +261,11 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** A main-area tab framing one of the server's pages; `reveal` shows a spinner until it resolves. */
-function createFrame(desktopId: string | undefined, url: string, reveal?: Promise<void>): MainAreaWidget<IFrame> {
-  const content = new IFrame({ sandbox: SANDBOX });
-  const iframe = content.node.querySelector('iframe');
-  if (iframe) {
-    // Let the page use the async clipboard API and go full screen (set before the first navigation).
-    iframe.setAttribute('allow', 'clipboard-read; clipboard-write; fullscreen');
-    iframe.setAttribute('allowfullscreen', '');
-  }
-  const widget = new MainAreaWidget({ content, reveal });
-  widget.addClass('jp-DesktopFrame');
-  widget.title.closable = true;
-  if (url) {
-    setupFrame(widget, desktopId, url);
-  }
-  return widget;
-}
-
-function setupFrame(widget: MainAreaWidget<IFrame>, desktopId: string | undefined, url: string): void {
+function setupTab(widget: MainAreaWidget<DesktopPanel>, desktopId: string | undefined): void {
   widget.id = tabId(desktopId);
   widget.title.label = desktopId ? `Desktop ${desktopId}` : 'Desktops';
   widget.title.caption = desktopId ? `Linux desktop ${desktopId}` : 'Desktops on this server';
   widget.title.icon = desktopId ? desktopIcon : desktopsIcon;
-  widget.content.url = url;
 }
 
 const plugin: JupyterFrontEndPlugin<void> = {
@@ -162,7 +284,27 @@ const plugin: JupyterFrontEndPlugin<void> = {
   ): void => {
     const { commands, shell } = app;
     const baseUrl = PageConfig.getBaseUrl();
-    const tracker = new WidgetTracker<MainAreaWidget<IFrame>>({ namespace: NS });
+    const tracker = new WidgetTracker<MainAreaWidget<DesktopPanel>>({ namespace: NS });
+    const actions = {
+      openViewer: (id: string) => void open(id, false),
+      openList: () => void open(undefined, false)
+    };
+
+    /**
+     * A main-area tab for a desktop (or the list). `pending`: the desktop is being started; the tab shows
+     * Lab's spinner until it is started and its viewer mounted (the caller then calls setupTab).
+     */
+    function createTab(desktopId: string | undefined, pending?: Promise<IDesktop>): MainAreaWidget<DesktopPanel> {
+      const content = new DesktopPanel(baseUrl, actions);
+      const reveal = pending ? pending.then(d => content.mount(d.id)) : content.mount(desktopId);
+      const widget = new MainAreaWidget({ content, reveal });
+      widget.addClass('jp-DesktopTab');
+      widget.title.closable = true;
+      if (!pending) {
+        setupTab(widget, desktopId);
+      }
+      return widget;
+    }
 
     /** Open the viewer (id) or the list (no id) in a Lab tab, or in `win` / a new browser tab. */
     function open(desktopId: string | undefined, newBrowserTab: boolean, win?: Window | null): Widget | undefined {
@@ -177,7 +319,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
       let widget = tracker.find(w => w.id === tabId(desktopId));
       if (!widget) {
-        widget = createFrame(desktopId, url);
+        widget = createTab(desktopId);
         void tracker.add(widget);
         shell.add(widget, 'main');
       }
@@ -215,7 +357,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
           }
         }
         // JupyterLab: the tab opens at once, with a spinner until the server has started the desktop.
-        const widget = createFrame(undefined, '', created.then(() => undefined));
+        const widget = createTab(undefined, created);
         widget.title.label = 'Starting desktop…';
         widget.title.icon = desktopIcon;
         widget.revealed.catch(() => undefined);
@@ -223,7 +365,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         shell.activateById(widget.id);
         try {
           const desktop = await created;
-          setupFrame(widget, desktop.id, viewerUrl(baseUrl, desktop.id));
+          setupTab(widget, desktop.id);
           void tracker.add(widget);
           return widget;
         } catch (error) {
