@@ -110,6 +110,10 @@ export class DesktopApi {
   restart(id) {
     return this.request("POST", paths.restart(id));
   }
+  /** Tell the server a person watches this desktop change (it counts as use, for the idle timeout and the hub). */
+  activity(id) {
+    return this.request("POST", paths.activity(id));
+  }
   async getClipboard(id) {
     const data = await this.request("GET", paths.clipboard(id));
     return data && typeof data.text === "string" ? data.text : "";

@@ -34,6 +34,12 @@ export class DesktopConnection extends EventTarget {
    * @param {number} [o.stableAfter]   a connection that lasted this long resets the backoff (ms)
    * @param {object} [o.rfbOptions]    extra RFB constructor options
    * @param {object} [o.rfbSettings]   RFB properties to set, e.g. {qualityLevel: 6, compressionLevel: 2}
+   * @param {() => Promise<unknown>} [o.heartbeat]  called every `heartbeatInterval` ms while the page is
+   *                                  visible, connected, and the screen changed since the last call: a person
+   *                                  watching the desktop is using it (the server's idle timeout, JupyterHub)
+   * @param {number} [o.heartbeatInterval]
+   * @param {typeof WebSocket} [o.WebSocket]  opens the stream when `url` gives a URL and there is a heartbeat
+   *                                  (to see the screen's updates arrive); tests pass a fake
    */
   constructor(o) {
     super();
@@ -50,6 +56,12 @@ export class DesktopConnection extends EventTarget {
     this._scaleMode = SCALE_MODES.includes(o.scaleMode) ? o.scaleMode : "remote";
     this._now = o.now || (() => Date.now());
     this._random = o.random || Math.random;
+    this.heartbeat = o.heartbeat || null;
+    this.heartbeatInterval = o.heartbeatInterval ?? 60000;
+    this._WebSocket = o.WebSocket || (typeof WebSocket !== "undefined" ? WebSocket : null);
+    this._updatedAt = 0; // when the server last sent us anything (screen updates, mostly)
+    this._beatAt = 0;
+    this._beatTimer = null;
 
     this.rfb = null;
     this.desktop = null;
@@ -88,6 +100,7 @@ export class DesktopConnection extends EventTarget {
       if (typeof document !== "undefined") document.addEventListener("visibilitychange", this._onWake);
     }
     this._run(false);
+    if (this.heartbeat && !this._beatTimer) this._beatTimer = setInterval(() => this._beat(), this.heartbeatInterval);
     return this;
   }
 
@@ -97,6 +110,8 @@ export class DesktopConnection extends EventTarget {
     this._started = false;
     this._gen++;
     this._clearTimer();
+    if (this._beatTimer) clearInterval(this._beatTimer);
+    this._beatTimer = null;
     if (typeof window !== "undefined") {
       window.removeEventListener("online", this._onWake);
       if (typeof document !== "undefined") document.removeEventListener("visibilitychange", this._onWake);
@@ -155,6 +170,38 @@ export class DesktopConnection extends EventTarget {
   }
 
   // ---------------------------------------------------------------- internals
+
+  /** The heartbeat: only while a person could be watching (visible page) and there is something to watch. */
+  _beat() {
+    const pageShown = typeof document === "undefined" || document.visibilityState !== "hidden";
+    // and the view itself: a Lab tab in the background, or a collapsed output, is display:none (no boxes)
+    const t = this.target;
+    const viewShown = !t || typeof t.getClientRects !== "function" || t.getClientRects().length > 0;
+    if (!this.heartbeat || !this.connected || !pageShown || !viewShown || this._updatedAt <= this._beatAt) return;
+    this._beatAt = this._now();
+    Promise.resolve()
+      .then(() => this.heartbeat())
+      .catch(() => {
+        /* the next status check says what is wrong */
+      });
+  }
+
+  /** The stream for noVNC: a URL becomes a WebSocket of ours when there is a heartbeat, so that the screen's
+   * updates can be seen arriving; a channel (the widget's tunnel) is watched when it can be. */
+  _channel(endpoint) {
+    const mark = () => {
+      this._updatedAt = this._now();
+    };
+    if (typeof endpoint === "string") {
+      if (!this.heartbeat || !this._WebSocket) return endpoint;
+      const ws = new this._WebSocket(endpoint, this.rfbOptions.wsProtocols);
+      ws.binaryType = "arraybuffer";
+      ws.addEventListener("message", mark);
+      return ws;
+    }
+    if (endpoint && typeof endpoint.addEventListener === "function") endpoint.addEventListener("message", mark);
+    return endpoint;
+  }
 
   _emit(type, detail) {
     this.dispatchEvent(new CustomEvent(type, { detail }));
@@ -220,7 +267,7 @@ export class DesktopConnection extends EventTarget {
     this._set({ phase: "connecting", attempt: this.attempt });
     let rfb;
     try {
-      const endpoint = typeof this.url === "function" ? this.url() : this.url;
+      const endpoint = this._channel(typeof this.url === "function" ? this.url() : this.url);
       rfb = new this.RFB(this.target, endpoint, this.rfbOptions);
     } catch (err) {
       this._run(true, `Could not open the connection: ${err && err.message ? err.message : err}`);

@@ -26,6 +26,7 @@ export const paths = {
   desktops: () => "desktop/api/desktops",
   desktop: (id) => `desktop/api/desktops/${enc(id)}`,
   restart: (id) => `desktop/api/desktops/${enc(id)}/restart`,
+  activity: (id) => `desktop/api/desktops/${enc(id)}/activity`,
   clipboard: (id) => `desktop/api/desktops/${enc(id)}/clipboard`,
   screenshot: (id, format = "png") => `desktop/api/desktops/${enc(id)}/screenshot?format=${enc(format)}`,
   vnc: (id) => `desktop/api/desktops/${enc(id)}/vnc`,

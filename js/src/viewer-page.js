@@ -54,7 +54,7 @@ function save(prefs) {
  * @param {boolean} [o.embedded]   hosted in another page's DOM (JupyterLab): see the top of this file
  * @param {() => void} [o.openList]  embedded: what "Desktops" / "All desktops" do
  */
-export function mountViewer(root, config, { RFB, api = new DesktopApi(config.baseUrl, { xsrfToken: config.xsrfToken }), embedded = false, openList = null }) {
+export function mountViewer(root, config, { RFB, WebSocket, api = new DesktopApi(config.baseUrl, { xsrfToken: config.xsrfToken }), embedded = false, openList = null }) {
   const id = config.desktopId;
   const prefs = viewerPrefs(embedded ? "" : window.location.search, loadSaved());
   const baseTitle = document.title || `Desktop ${id}`;
@@ -172,6 +172,8 @@ export function mountViewer(root, config, { RFB, api = new DesktopApi(config.bas
     url: wsUrl(config.baseUrl, config.wsUrl, window.location.href),
     RFB,
     checkStatus: () => api.get(id),
+    heartbeat: () => api.activity(id), // a person watching it change is using it (idle timeout, JupyterHub)
+    WebSocket, // tests pass a fake; the page's own by default
     viewOnly: prefs.viewOnly,
     scaleMode: prefs.scaleMode,
   });

@@ -268,6 +268,10 @@ export function renderDesktopView({ model, el, RFB, WebSocket, tunnel, doc = doc
     },
     RFB,
     checkStatus,
+    // a person watching the desktop change is using it (the server's idle timeout, JupyterHub); through the
+    // comm tunnel the kernel's own traffic says so
+    heartbeat: () =>
+      api && transport.current && transport.current.kind === "websocket" ? api.activity(get("desktop_id")) : null,
     viewOnly: !!get("view_only"),
     scaleMode: scaleMode(get("scale"), get("resize_remote")),
     backoff: { initial: 1000, max: 15000 },

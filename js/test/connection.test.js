@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { DesktopConnection } from "../src/connection.js";
-import { FakeRFB } from "./fake-rfb.js";
+import { FakeRFB, FakeSocket } from "./fake-rfb.js";
 
 const URL = "ws://localhost:8888/user/x/desktop/api/desktops/ab12/vnc";
 const tick = (ms = 0) => vi.advanceTimersByTimeAsync(ms);
@@ -276,5 +276,81 @@ describe("DesktopConnection", () => {
     expect(conn.state.message).toMatch(/insecure WebSocket/);
     await tick(1000);
     expect(FakeRFB.instances).toHaveLength(1);
+  });
+});
+
+describe("DesktopConnection heartbeat", () => {
+  function watched(visibility = "visible") {
+    globalThis.document = { visibilityState: visibility }; // what the page says of itself (this runs in node)
+    const heartbeat = vi.fn(async () => null);
+    const made = setup(["running"], { heartbeat, heartbeatInterval: 1000, WebSocket: FakeSocket });
+    made.conn.start();
+    return { ...made, heartbeat };
+  }
+
+  afterEach(() => {
+    delete globalThis.document;
+  });
+
+  it("beats while the page is visible and the screen changes, and not once it stops changing", async () => {
+    const { conn, heartbeat } = watched();
+    await tick();
+    const rfb = FakeRFB.last;
+    expect(rfb.url).toBe(FakeSocket.last); // noVNC reads our socket: its updates are seen arriving
+    expect(FakeSocket.last.url).toBe(URL);
+    expect(FakeSocket.last.protocols).toEqual(["binary"]);
+    rfb.connectNow();
+    FakeSocket.last.update();
+    await tick(1000);
+    expect(heartbeat).toHaveBeenCalledTimes(1);
+    await tick(3000); // nothing changed on the screen since: a still screen is not watched
+    expect(heartbeat).toHaveBeenCalledTimes(1);
+    FakeSocket.last.update();
+    await tick(1000);
+    expect(heartbeat).toHaveBeenCalledTimes(2);
+    conn.close();
+    FakeSocket.last.update();
+    await tick(5000);
+    expect(heartbeat).toHaveBeenCalledTimes(2);
+  });
+
+  it("does not beat for a hidden page (a forgotten tab), however the screen changes", async () => {
+    const { heartbeat } = watched("hidden");
+    await tick();
+    FakeRFB.last.connectNow();
+    for (let i = 0; i < 5; i++) {
+      FakeSocket.last.update();
+      await tick(1000);
+    }
+    expect(heartbeat).not.toHaveBeenCalled();
+  });
+
+  it("does not beat for a view that is not shown (a Lab tab in the background)", async () => {
+    globalThis.document = { visibilityState: "visible" };
+    const heartbeat = vi.fn(async () => null);
+    let boxes = [];
+    const target = { getClientRects: () => boxes };
+    const conn = new DesktopConnection({ target, url: URL, RFB: FakeRFB, checkStatus: async () => ({ status: "running" }),
+      heartbeat, heartbeatInterval: 1000, WebSocket: FakeSocket });
+    conn.start();
+    await tick();
+    FakeRFB.last.connectNow();
+    FakeSocket.last.update();
+    await tick(1000);
+    expect(heartbeat).not.toHaveBeenCalled();
+    boxes = [{}]; // the tab comes to the front
+    FakeSocket.last.update();
+    await tick(1000);
+    expect(heartbeat).toHaveBeenCalledTimes(1);
+    conn.close();
+  });
+
+  it("without a heartbeat noVNC opens the URL itself", async () => {
+    const { conn } = setup(["running"], { WebSocket: FakeSocket });
+    FakeSocket.last = null;
+    conn.start();
+    await tick();
+    expect(FakeRFB.last.url).toBe(URL);
+    expect(FakeSocket.last).toBe(null);
   });
 });

@@ -57,3 +57,17 @@ export class FakeRFB extends EventTarget {
     return "data:image/jpeg;base64," + "A".repeat(100);
   }
 }
+
+/** A stand-in for the browser's WebSocket, as DesktopConnection opens it for noVNC when it watches the updates. */
+export class FakeSocket extends EventTarget {
+  constructor(url, protocols) {
+    super();
+    this.url = url;
+    this.protocols = protocols;
+    FakeSocket.last = this;
+  }
+  update() {
+    this.dispatchEvent(new MessageEvent("message", { data: new ArrayBuffer(8) }));
+  }
+  close() {}
+}

@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createRequest, mountList } from "../src/list-page.js";
 import { mountViewer, viewerPrefs } from "../src/viewer-page.js";
-import { FakeRFB } from "./fake-rfb.js";
+import { FakeRFB, FakeSocket } from "./fake-rfb.js";
 
 const tick = (ms = 0) => vi.advanceTimersByTimeAsync(ms);
 const config = { baseUrl: "/user/x/", page: "viewer", desktopId: "ab12", wsUrl: "desktop/api/desktops/ab12/vnc" };
@@ -44,10 +44,11 @@ describe("viewerPrefs", () => {
 describe("viewer page", () => {
   it("connects to the ws URL under the base URL and shows the status", async () => {
     const api = fakeApi();
-    const { connection } = mountViewer(root(), config, { RFB: FakeRFB, api });
+    const { connection } = mountViewer(root(), config, { RFB: FakeRFB, WebSocket: FakeSocket, api });
     await tick();
     const rfb = FakeRFB.last;
-    expect(rfb.url).toBe(`ws://${location.host}/user/x/desktop/api/desktops/ab12/vnc`);
+    expect(rfb.url).toBeInstanceOf(FakeSocket); // ours, to see the screen's updates for the heartbeat
+    expect(rfb.url.url).toBe(`ws://${location.host}/user/x/desktop/api/desktops/ab12/vnc`);
     expect(rfb.target).toBe(root().querySelector(".jd-screen"));
     expect(root().querySelector(".jd-status").textContent).toBe("Connecting…");
     rfb.connectNow();
@@ -63,7 +64,7 @@ describe("viewer page", () => {
   it("shows a countdown while reconnecting and the error once the desktop stopped", async () => {
     let status = "running";
     const api = fakeApi(() => ({ id: "ab12", status, error: status === "error" ? "Xvnc exited with status 1" : null }));
-    const { connection } = mountViewer(root(), config, { RFB: FakeRFB, api });
+    const { connection } = mountViewer(root(), config, { RFB: FakeRFB, WebSocket: FakeSocket, api });
     await tick();
     FakeRFB.last.connectNow();
     FakeRFB.last.drop(false);
@@ -98,7 +99,7 @@ describe("viewer page", () => {
   });
 
   it("toggles view-only and scale mode on the live connection", async () => {
-    const { connection } = mountViewer(root(), config, { RFB: FakeRFB, api: fakeApi() });
+    const { connection } = mountViewer(root(), config, { RFB: FakeRFB, WebSocket: FakeSocket, api: fakeApi() });
     await tick();
     FakeRFB.last.connectNow();
     button("View only").click();
@@ -114,7 +115,7 @@ describe("viewer page", () => {
 
   it("sends, receives and fetches clipboard text", async () => {
     const api = fakeApi();
-    const { connection, clipboard } = mountViewer(root(), config, { RFB: FakeRFB, api });
+    const { connection, clipboard } = mountViewer(root(), config, { RFB: FakeRFB, WebSocket: FakeSocket, api });
     await tick();
     FakeRFB.last.connectNow();
     button("Clipboard").click();
@@ -148,7 +149,7 @@ describe("viewer page", () => {
     });
     URL.createObjectURL = vi.fn(() => "blob:x");
     URL.revokeObjectURL = vi.fn();
-    const { connection } = mountViewer(root(), config, { RFB: FakeRFB, api: fakeApi() });
+    const { connection } = mountViewer(root(), config, { RFB: FakeRFB, WebSocket: FakeSocket, api: fakeApi() });
     await tick();
     FakeRFB.last.connectNow();
     button("Screenshot").click();
@@ -164,7 +165,7 @@ describe("viewer embedded in JupyterLab's tab", () => {
     history.replaceState(null, "", "/lab/tree?view_only=1&scale=none");
     document.title = "JupyterLab";
     const href = location.href;
-    const page = mountViewer(root(), config, { RFB: FakeRFB, api: fakeApi(), embedded: true, openList: vi.fn() });
+    const page = mountViewer(root(), config, { RFB: FakeRFB, WebSocket: FakeSocket, api: fakeApi(), embedded: true, openList: vi.fn() });
     await tick();
     expect(FakeRFB.last).toMatchObject({ viewOnly: false, resizeSession: true }); // Lab's query is not the viewer's
     FakeRFB.last.connectNow();
@@ -175,7 +176,7 @@ describe("viewer embedded in JupyterLab's tab", () => {
     expect(root().classList.contains("jd-embedded")).toBe(true);
     page.dispose();
     // the server's page, by contrast, follows its query and titles itself
-    const standalone = mountViewer(root(), config, { RFB: FakeRFB, api: fakeApi() });
+    const standalone = mountViewer(root(), config, { RFB: FakeRFB, WebSocket: FakeSocket, api: fakeApi() });
     await tick();
     expect(FakeRFB.last).toMatchObject({ viewOnly: true, resizeSession: false });
     expect(document.title).not.toBe("JupyterLab");
@@ -184,14 +185,14 @@ describe("viewer embedded in JupyterLab's tab", () => {
   });
 
   it("keeps JupyterLab's shortcuts out of the screen", () => {
-    const page = mountViewer(root(), config, { RFB: FakeRFB, api: fakeApi(), embedded: true });
+    const page = mountViewer(root(), config, { RFB: FakeRFB, WebSocket: FakeSocket, api: fakeApi(), embedded: true });
     expect(root().querySelector(".jd-screen").getAttribute("data-lm-suppress-shortcuts")).toBe("true");
     page.dispose();
   });
 
   it("turns the links to the list into opening the list tab", async () => {
     const openList = vi.fn();
-    const page = mountViewer(root(), { ...config, desktopId: "gone" }, { RFB: FakeRFB, api: { ...fakeApi(), get: vi.fn(async () => Promise.reject(Object.assign(new Error("no desktop"), { status: 404 }))) }, embedded: true, openList });
+    const page = mountViewer(root(), { ...config, desktopId: "gone" }, { RFB: FakeRFB, WebSocket: FakeSocket, api: { ...fakeApi(), get: vi.fn(async () => Promise.reject(Object.assign(new Error("no desktop"), { status: 404 }))) }, embedded: true, openList });
     await tick();
     const back = root().querySelector("a.jd-back");
     expect(back.getAttribute("href")).toBe("/user/x/desktop/"); // still a real link (middle click: a browser tab)
@@ -221,7 +222,7 @@ describe("viewer embedded in JupyterLab's tab", () => {
     vi.spyOn(window, "addEventListener").mockImplementation((type, fn, o) => (added.push([type, fn]), add(type, fn, o)));
     vi.spyOn(window, "removeEventListener").mockImplementation((type, fn, o) => (removed.push([type, fn]), remove(type, fn, o)));
     const api = fakeApi();
-    const page = mountViewer(root(), config, { RFB: FakeRFB, api, embedded: true });
+    const page = mountViewer(root(), config, { RFB: FakeRFB, WebSocket: FakeSocket, api, embedded: true });
     await tick();
     const rfb = FakeRFB.last;
     rfb.connectNow();
