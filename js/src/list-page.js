@@ -1,5 +1,8 @@
 // The desktop list, {base}desktop/: status, size, profile, age; open / stop / restart / remove;
-// "New desktop" with a profile. Polls every few seconds while the tab is visible.
+// "New desktop" with a profile. Polls every few seconds while the tab is visible and a person is there: after
+// `idleAfter` without a pointer move, key or touch, polling pauses until they come back. Every request reaches
+// the server through JupyterHub's proxy, which counts it as the user's activity: a forgotten list page must not
+// keep a student's server from the idle culler.
 //
 // Embedded mode (options.embedded: JupyterLab's Desktops tab hosts this UI in its own DOM, no iframe): opening a
 // desktop (its link, "Open", a new desktop) calls options.openViewer(id) instead of navigating the page, polling
@@ -45,11 +48,19 @@ export function createRequest(profile, size, win = { innerWidth: 1280, innerHeig
  * @param {boolean} [o.embedded]  hosted in another page's DOM (JupyterLab): see the top of this file
  * @param {(id: string) => void} [o.openViewer]  embedded: open a desktop's viewer
  * @param {() => boolean} [o.isVisible]  whether the list is on screen (polls only then); the page's visibility by default
+ * @param {number} [o.idleAfter]  ms without the person's input after which polling pauses
  */
 export function mountList(
   root,
   config,
-  { api = new DesktopApi(config.baseUrl, { xsrfToken: config.xsrfToken }), pollInterval = 3000, embedded = false, openViewer = null, isVisible = null } = {},
+  {
+    api = new DesktopApi(config.baseUrl, { xsrfToken: config.xsrfToken }),
+    pollInterval = 3000,
+    idleAfter = 5 * 60 * 1000,
+    embedded = false,
+    openViewer = null,
+    isVisible = null,
+  } = {},
 ) {
   root.classList.add("jd-app", "jd-list");
   root.classList.toggle("jd-embedded", embedded);
@@ -191,6 +202,9 @@ export function mountList(
     }
   }
 
+  let lastSeen = Date.now(); // the person's last input on this page
+  let paused = false;
+
   async function refresh() {
     if (inFlight) return inFlight;
     inFlight = (async () => {
@@ -198,6 +212,7 @@ export function mountList(
         const list = await api.list();
         desktops = Array.isArray(list) ? list : [];
         updated.textContent = `Updated ${new Date().toLocaleTimeString()}`;
+        paused = false;
         if (!banner.textContent.startsWith("Could not")) showError("");
         render();
       } catch (err) {
@@ -214,15 +229,29 @@ export function mountList(
     clearTimeout(timer);
     if (stopped) return;
     timer = setTimeout(async () => {
-      if (visible()) await refresh();
+      if (visible() && Date.now() - lastSeen < idleAfter) await refresh();
+      else if (visible() && !paused) {
+        paused = true;
+        updated.textContent = `${updated.textContent ? `${updated.textContent}. ` : ""}Paused while you are away: move the pointer to update.`;
+      }
       schedule();
     }, pollInterval);
   }
 
   const onVisibility = () => {
-    if (visible()) refresh();
+    if (visible()) {
+      lastSeen = Date.now();
+      refresh();
+    }
   };
+  const onPresence = () => {
+    const wasPaused = paused;
+    lastSeen = Date.now();
+    if (wasPaused && visible()) refresh();
+  };
+  const PRESENCE = ["pointermove", "pointerdown", "keydown", "wheel", "touchstart", "focus"];
   document.addEventListener("visibilitychange", onVisibility);
+  for (const type of PRESENCE) window.addEventListener(type, onPresence, { passive: true, capture: true });
   render();
   refresh();
   schedule();
@@ -231,6 +260,7 @@ export function mountList(
     stopped = true;
     clearTimeout(timer);
     document.removeEventListener("visibilitychange", onVisibility);
+    for (const type of PRESENCE) window.removeEventListener(type, onPresence, { capture: true });
   }
   return { refresh, stop, dispose: stop };
 }

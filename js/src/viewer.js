@@ -53,7 +53,7 @@ export function mountPage(doc = document, loc = window.location) {
   if (!root) root = doc.body.appendChild(h("div", { id: "jupyter-desktop" }));
   doc.documentElement.classList.add("jd-page");
   if (config.page === "viewer" && config.desktopId) return mountViewerPage(root, config, { RFB });
-  return mountListPage(root, config);
+  return mountListPage(root, config, config.idleAfter > 0 ? { idleAfter: config.idleAfter } : {});
 }
 
 // Only the server's pages carry the config element; a host page (JupyterLab) mounts explicitly.

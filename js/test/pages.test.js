@@ -345,6 +345,28 @@ describe("list embedded in JupyterLab's tab", () => {
     page.dispose();
   });
 
+  it("pauses polling while the person is away (a forgotten page must not look like use to JupyterHub)", async () => {
+    const api = fakeApi();
+    const page = mountList(root(), { baseUrl: "/", page: "list" }, { api, pollInterval: 1000, idleAfter: 3000 });
+    await tick();
+    await tick(2900);
+    const whilePresent = api.list.mock.calls.length;
+    expect(whilePresent).toBeGreaterThanOrEqual(3);
+    await tick(2000);
+    const away = api.list.mock.calls.length;
+    expect(away).toBeLessThanOrEqual(whilePresent + 1); // at most the one due at the limit
+    await tick(60000); // nobody moved: no more requests
+    expect(api.list).toHaveBeenCalledTimes(away);
+    expect(root().querySelector(".jd-updated").textContent).toMatch(/Paused while you are away/);
+    window.dispatchEvent(new Event("pointermove")); // back: at once, then every second again
+    await tick();
+    const back = api.list.mock.calls.length;
+    expect(back).toBe(away + 1);
+    await tick(2000);
+    expect(api.list.mock.calls.length).toBe(back + 2);
+    page.stop();
+  });
+
   it("polls only while its tab is shown, and not at all once disposed", async () => {
     const api = fakeApi();
     let shown = true;

@@ -54,6 +54,12 @@ class DesktopExtension(ExtensionApp):
         help="Stop a desktop after this many seconds nobody used it (input through the API or a viewer, an agent's "
         "calls, a visible viewer whose screen changes; not status polls nor a forgotten open tab); 0 keeps them.",
     ).tag(config=True)
+    pages_idle_after = Float(
+        300.0,
+        help="Seconds without a person's input (pointer, keys) after which the list page stops polling until they "
+        "come back: under JupyterHub every request counts as the user's activity, and a forgotten page must not "
+        "keep a server from the idle culler.",
+    ).tag(config=True)
     docker_options = Dict(
         help="Keyword arguments of the Docker backend: image, cpus, memory, pids, shm_size, network, server_id "
         "(see jupyter_desktop.backends.docker.DockerBackend).",

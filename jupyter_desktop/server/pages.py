@@ -50,7 +50,13 @@ class PageHandler(JupyterHandler):
         base = self.base_url
         # Reading xsrf_token sets the _xsrf cookie the page's POST/PUT/DELETE send back (JupyterLab's pages
         # set it too, but a bookmarked viewer may be the first Jupyter page this browser opens).
-        config = {"baseUrl": base, "xsrfToken": self.xsrf_token.decode(), **config}
+        ext = self.settings["jupyter_desktop"]
+        config = {
+            "baseUrl": base,
+            "xsrfToken": self.xsrf_token.decode(),
+            "idleAfter": ext.pages_idle_after * 1000,  # ms without a person's input before the list stops polling
+            **config,
+        }
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
         self.finish(
