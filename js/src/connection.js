@@ -38,6 +38,9 @@ export class DesktopConnection extends EventTarget {
    *                                  visible, connected, and the screen changed since the last call: a person
    *                                  watching the desktop is using it (the server's idle timeout, JupyterHub)
    * @param {number} [o.heartbeatInterval]
+   * @param {number} [o.pauseWhenHidden]  ms a hidden page stays connected before the connection pauses (state
+   *                                  stopped, reason "paused"); it reconnects when the page is shown again. 0: never.
+   *                                  A viewer's traffic counts as use for JupyterHub's proxy, even in a forgotten tab.
    * @param {typeof WebSocket} [o.WebSocket]  opens the stream when `url` gives a URL and there is a heartbeat
    *                                  (to see the screen's updates arrive); tests pass a fake
    */
@@ -56,6 +59,8 @@ export class DesktopConnection extends EventTarget {
     this._scaleMode = SCALE_MODES.includes(o.scaleMode) ? o.scaleMode : "remote";
     this._now = o.now || (() => Date.now());
     this._random = o.random || Math.random;
+    this.pauseWhenHidden = o.pauseWhenHidden || 0;
+    this._hiddenTimer = null;
     this.heartbeat = o.heartbeat || null;
     this.heartbeatInterval = o.heartbeatInterval ?? 60000;
     this._WebSocket = o.WebSocket || (typeof WebSocket !== "undefined" ? WebSocket : null);
@@ -72,8 +77,13 @@ export class DesktopConnection extends EventTarget {
     this._started = false;
     this._closed = false;
     this._onWake = () => {
-      if (typeof document !== "undefined" && document.visibilityState === "hidden") return;
-      if (this._timer && (this.state.phase === "reconnecting" || this.state.phase === "waiting")) this.retryNow();
+      clearTimeout(this._hiddenTimer);
+      if (typeof document !== "undefined" && document.visibilityState === "hidden") {
+        if (this.pauseWhenHidden > 0) this._hiddenTimer = setTimeout(() => this._pause(), this.pauseWhenHidden);
+        return;
+      }
+      if (this.state.phase === "stopped" && this.state.reason === "paused") this.retryNow();
+      else if (this._timer && (this.state.phase === "reconnecting" || this.state.phase === "waiting")) this.retryNow();
     };
   }
 
@@ -110,6 +120,7 @@ export class DesktopConnection extends EventTarget {
     this._started = false;
     this._gen++;
     this._clearTimer();
+    clearTimeout(this._hiddenTimer);
     if (this._beatTimer) clearInterval(this._beatTimer);
     this._beatTimer = null;
     if (typeof window !== "undefined") {
@@ -170,6 +181,25 @@ export class DesktopConnection extends EventTarget {
   }
 
   // ---------------------------------------------------------------- internals
+
+  /** The page stayed hidden: let go of the desktop until it is shown again (see `pauseWhenHidden`). */
+  _pause() {
+    if (this._closed || (typeof document !== "undefined" && document.visibilityState !== "hidden")) return;
+    if (this.state.phase === "stopped") return;
+    this._gen++;
+    this._clearTimer();
+    const rfb = this.rfb;
+    this.rfb = null;
+    if (rfb) {
+      this._captureFrame(rfb);
+      try {
+        rfb.disconnect();
+      } catch {
+        /* already gone */
+      }
+    }
+    this._set({ phase: "stopped", reason: "paused", message: "Paused while this page was hidden: it reconnects when you come back." });
+  }
 
   /** The heartbeat: only while a person could be watching (visible page) and there is something to watch. */
   _beat() {

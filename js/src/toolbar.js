@@ -9,6 +9,7 @@ const STOPPED_TEXT = {
   "not-found": "Desktop not found",
   unauthorized: "Not authorized",
   closed: "Disconnected",
+  paused: "Paused",
 };
 
 /**
@@ -39,7 +40,7 @@ export function describeState(state, now = Date.now()) {
     case "stopped":
       return {
         text: STOPPED_TEXT[s.reason] || "Disconnected",
-        tone: s.reason === "closed" || s.reason === "stopped" ? "idle" : "error",
+        tone: s.reason === "closed" || s.reason === "stopped" || s.reason === "paused" ? "idle" : "error",
         detail: s.message || "",
       };
     default:

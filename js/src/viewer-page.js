@@ -174,6 +174,8 @@ export function mountViewer(root, config, { RFB, WebSocket, api = new DesktopApi
     checkStatus: () => api.get(id),
     heartbeat: () => api.activity(id), // a person watching it change is using it (idle timeout, JupyterHub)
     WebSocket, // tests pass a fake; the page's own by default
+    // a forgotten tab lets go (its traffic would count as use for JupyterHub); Lab keeps its own connections
+    pauseWhenHidden: embedded ? 0 : config.idleAfter || 0,
     viewOnly: prefs.viewOnly,
     scaleMode: prefs.scaleMode,
   });
@@ -221,7 +223,7 @@ export function mountViewer(root, config, { RFB, WebSocket, api = new DesktopApi
       actions.push(actionButton("Retry now", () => connection.retryNow(), true));
     } else if (state.phase === "stopped") {
       if (state.reason === "stopped" || state.reason === "error") actions.push(actionButton("Restart desktop", restart, true));
-      if (state.reason === "closed") actions.push(actionButton("Reconnect", () => connection.retryNow(), true));
+      if (state.reason === "closed" || state.reason === "paused") actions.push(actionButton("Reconnect", () => connection.retryNow(), true));
       if (state.reason === "unauthorized") {
         // Embedded, reloading would reload JupyterLab: retry instead (after logging in again in another tab).
         if (embedded) actions.push(actionButton("Retry", () => connection.retryNow(), true));

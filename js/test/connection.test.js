@@ -354,3 +354,57 @@ describe("DesktopConnection heartbeat", () => {
     expect(FakeSocket.last).toBe(null);
   });
 });
+
+describe("DesktopConnection in a hidden page", () => {
+  let listeners;
+  beforeEach(() => {
+    listeners = {};
+    const on = (type, fn) => (listeners[type] = fn);
+    globalThis.document = { visibilityState: "visible", addEventListener: on, removeEventListener: () => {} };
+    globalThis.window = { addEventListener: () => {}, removeEventListener: () => {} };
+  });
+  afterEach(() => {
+    delete globalThis.document;
+    delete globalThis.window;
+  });
+  const show = (state) => {
+    document.visibilityState = state;
+    listeners.visibilitychange();
+  };
+
+  it("lets go of the desktop once hidden for `pauseWhenHidden`, and comes back when shown", async () => {
+    const { conn, phases } = setup(["running"], { pauseWhenHidden: 60000 });
+    conn.start();
+    await tick();
+    const first = FakeRFB.last;
+    first.connectNow();
+    show("hidden");
+    await tick(59000);
+    expect(conn.state.phase).toBe("connected"); // a short look away changes nothing
+    show("visible");
+    show("hidden");
+    await tick(60000);
+    expect(first.disconnected).toBe(true);
+    expect(conn.state).toMatchObject({ phase: "stopped", reason: "paused" });
+    await tick(600000); // hidden and paused: no reconnect, no traffic
+    expect(FakeRFB.instances).toHaveLength(1);
+    show("visible");
+    await tick();
+    expect(FakeRFB.instances).toHaveLength(2);
+    FakeRFB.last.connectNow();
+    expect(conn.state.phase).toBe("connected");
+    expect(phases()).not.toContain("reconnecting");
+    conn.close();
+  });
+
+  it("never pauses without pauseWhenHidden", async () => {
+    const { conn } = setup(["running"]);
+    conn.start();
+    await tick();
+    FakeRFB.last.connectNow();
+    show("hidden");
+    await tick(3600000);
+    expect(conn.state.phase).toBe("connected");
+    conn.close();
+  });
+});
