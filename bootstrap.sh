@@ -69,9 +69,10 @@ case "$MODE" in
     # cannot. JUPYTER_DESKTOP_REQUIRE_DOCKER=1 makes tests/test_docker.py fail instead of skip without them.
     $SUDO bash scripts/docker-setup.sh
     # The JupyterHub tests (tests/test_hub.py) need unix users (student1..3, teacher), configurable-http-proxy
-    # from npm (in .venv, with the venv's node) and the students' venv in /opt/jupyter-desktop-hub, built from
-    # this checkout: scripts/hub_setup.py (idempotent; the tests run it again, a no-op then).
-    $SUDO .venv/bin/python scripts/hub_setup.py >/dev/null
+    # from npm (in .venv, with the venv's node), the students' venv in /opt/jupyter-desktop-hub and the
+    # DockerSpawner image of deploy/singleuser, both built from this checkout: scripts/hub_setup.py (idempotent;
+    # the tests run it again, a no-op then).
+    $SUDO .venv/bin/python scripts/hub_setup.py --docker-image >/dev/null
     echo "bootstrap: node $(node --version) from $(command -v node)"
     # No skips: a skipped test here means a part is missing, and the run fails (tests/conftest.py).
     JUPYTER_DESKTOP_NO_SKIP=1 JUPYTER_DESKTOP_REQUIRE_DOCKER=1 JUPYTER_DESKTOP_REQUIRE_BROWSER=1 \

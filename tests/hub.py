@@ -56,6 +56,7 @@ from .conftest import eventually
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY_CONFIG = ROOT / "deploy" / "jupyterhub_config.py"
+DOCKER_CONFIG = ROOT / "deploy" / "jupyterhub_docker_config.py"
 SETUP = ROOT / "scripts" / "hub_setup.py"
 STUDENTS = ["student1", "student2", "student3"]
 TEACHERS = ["teacher"]
@@ -229,6 +230,20 @@ def _machine_setup() -> dict[str, Any]:
     return _setup
 
 
+def singleuser_image() -> str:
+    """The tag of deploy/singleuser's image for DockerSpawner, built when missing (minutes; bootstrap.sh builds it
+    first). Under the session lock: the setup may reinstall the students' venv, which another session's hub uses."""
+    _lock.acquire()
+    try:
+        result = subprocess.run([sys.executable, str(SETUP), "--docker-image"], capture_output=True, text=True,
+                                timeout=1500)  # fmt: skip
+    finally:
+        _lock.release()
+    if result.returncode != 0:
+        pytest.fail(f"scripts/hub_setup.py --docker-image failed ({result.returncode}):\n{result.stderr[-4000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])["singleuser_image"]
+
+
 def _lock_accounts() -> None:
     for user in USERS:
         subprocess.run(["usermod", "--lock", user], capture_output=True)
@@ -301,17 +316,20 @@ class Hub:
     # -------------------------------------------------------------- life
 
     @classmethod
-    def start(cls, root: Path, *, cull_timeout: int | None = None, cull_every: int | None = None,
+    def start(cls, root: Path, *, config: Path = DEPLOY_CONFIG, env: dict[str, str] | None = None,
+              cull_timeout: int | None = None, cull_every: int | None = None,
               activity_interval: int | None = None) -> Hub:  # fmt: skip
+        """Start a hub configured by ``config`` (a deploy/ file) with ``env`` added to the JD_HUB_* variables."""
         _lock.acquire()  # sets the machine up on first hold
         try:
-            return cls._start(root, cull_timeout, cull_every, activity_interval)
+            return cls._start(root, config, env or {}, cull_timeout, cull_every, activity_interval)
         except BaseException:
             _lock.release()
             raise
 
     @classmethod
-    def _start(cls, root: Path, cull_timeout: int | None, cull_every: int | None, activity_interval: int | None) -> Hub:
+    def _start(cls, root: Path, config_file: Path, extra_env: dict[str, str], cull_timeout: int | None,
+               cull_every: int | None, activity_interval: int | None) -> Hub:  # fmt: skip
         setup = _setup
         root.mkdir(parents=True, exist_ok=True)
         root.chmod(0o700)  # the database, the cookie secret, the log
@@ -337,9 +355,10 @@ class Hub:
             env["JD_HUB_CULL_EVERY"] = str(cull_every)
         if activity_interval is not None:
             env["JD_HUB_ACTIVITY_INTERVAL"] = str(activity_interval)
+        env.update(extra_env)
         hub.env = env
         config = root / "jupyterhub_config.py"
-        config.write_text(_TEST_CONFIG.format(deploy=str(DEPLOY_CONFIG), service=TEST_SERVICE))
+        config.write_text(_TEST_CONFIG.format(deploy=str(config_file), service=TEST_SERVICE))
         log = open(root / "hub.log", "ab")  # noqa: SIM115
         started = time.monotonic()
         try:
@@ -543,13 +562,19 @@ def running_hub(root: Path, **options: Any) -> Iterator[Hub]:
     """A hub for the block; at its end the hub is stopped, its whole process tree has ended (else it fails, naming
     what was left) and no process of its users is left (``pgrep -u``)."""
     hub = Hub.start(root, **options)
+    _running.append(hub)
     try:
         yield hub
     finally:
         users = hub.started | {_user_name(p.uid) for p in hub.tree()}
+        _running.remove(hub)
         hub.stop()
-        left = sum((user_processes(user) for user in sorted(users & set(USERS))), [])
+        others = {p.pid for h in _running for p in h.tree()}  # another hub of this session may serve them too
+        left = [p for user in sorted(users & set(USERS)) for p in user_processes(user) if p.pid not in others]
         assert not left, "processes of the hub's users outlived it:\n  " + describe(left)
+
+
+_running: list[Hub] = []
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ import json
 import os
 import pwd
 import re
+import shutil
 import socket
 import stat
 import struct
@@ -38,6 +39,7 @@ from jupyter_desktop.backends import _proc
 
 from .conftest import eventually
 from .hub import (
+    DOCKER_CONFIG,
     Hub,
     describe,
     hub,  # noqa: F401 (the module's hub fixture)
@@ -47,6 +49,7 @@ from .hub import (
     pss_kib,
     run_in_kernel,
     running_hub,
+    singleuser_image,
     user_processes,
 )
 
@@ -517,3 +520,78 @@ def test_people_log_in_with_their_unix_password_in_chromium(hub: Hub, student1, 
             context.close()
         finally:
             browser.close()
+
+
+def _docker(*args: str) -> str:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=True, timeout=120).stdout
+
+
+def _cgroup_limit(pid: int, controller: str, v1_file: str) -> str:
+    """A cgroup v1 controller's limit file for the process's cgroup (this machine's Docker uses cgroup v1)."""
+    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        if controller in controllers.split(","):
+            return Path(f"/sys/fs/cgroup/{controller}{path}/{v1_file}").read_text().strip()
+    raise AssertionError(f"no {controller} cgroup for {pid}: {Path(f'/proc/{pid}/cgroup').read_text()}")
+
+
+@pytest.mark.docker
+@pytest.mark.timeout(1500)  # the first run on a machine builds the image (bootstrap.sh does it before)
+def test_dockerspawner_puts_a_students_server_and_desktops_in_a_limited_container(tmp_path):
+    """deploy/jupyterhub_docker_config.py with deploy/singleuser's image: student1's server and desktops run in
+    one container (host network, 127.0.0.1 only, no published port) whose memory, CPU and pid limits hold for the
+    desktop's processes; the desktop works through the proxy; stopping the server removes the container."""
+    engine = subprocess.run(["docker", "info"], capture_output=True, text=True) if shutil.which("docker") else None
+    if engine is None or engine.returncode != 0:
+        problem = "no Docker engine (scripts/docker-setup.sh)"
+        if os.environ.get("JUPYTER_DESKTOP_REQUIRE_DOCKER") == "1":
+            pytest.fail(f"JUPYTER_DESKTOP_REQUIRE_DOCKER=1 but {problem}")
+        pytest.skip(problem)
+    image = singleuser_image()
+    container = "jupyter-student1"
+    env = {"JD_HUB_SINGLEUSER_IMAGE": image, "JD_HUB_MEM_LIMIT": "1G", "JD_HUB_CPU_LIMIT": "0.5", "JD_HUB_PIDS_LIMIT": "300"}
+    try:
+        with running_hub(tmp_path / "hub", config=DOCKER_CONFIG, env=env) as h:
+            figure("spawn student1 in a Docker container", h.start_server("student1"))
+            info = json.loads(_docker("inspect", container))[0]
+            host = info["HostConfig"]
+            assert info["Config"]["Image"] == image and info["State"]["Running"], info["State"]
+            assert host["NetworkMode"] == "host" and not host.get("PortBindings"), host
+            assert host["Memory"] == 1 << 30 and host["PidsLimit"] == 300 and host["ShmSize"] == 1 << 30, host
+            assert host["CpuQuota"] / host["CpuPeriod"] == 0.5, (host["CpuQuota"], host["CpuPeriod"])
+
+            token = h.token("student1")
+            api = h.desktop_api("student1", token)
+            response = api.post("desktops", json={"profile": "openbox", "width": 800, "height": 600})
+            assert response.status_code == 201, response.text
+            did = response.json()["id"]
+            ws = ws_open(h.ws_url("student1", f"desktop/api/desktops/{did}/vnc?token={token}"))
+            try:
+                frame = rfb_frame(ws)
+            finally:
+                ws.close()
+            shot = screenshot(api, did)
+            diff = np.abs(np.asarray(frame, np.int16) - np.asarray(shot, np.int16)).max(axis=2)
+            assert frame.size == (800, 600) and (diff == 0).mean() > 0.999
+
+            # the desktop runs in the container, as its user, under its limits
+            xvnc = xvnc_of(did)
+            assert xvnc.uid == 1000, str(xvnc)
+            assert info["Id"] in Path(f"/proc/{xvnc.pid}/cgroup").read_text()
+            assert int(_cgroup_limit(xvnc.pid, "memory", "memory.limit_in_bytes")) == 1 << 30
+            assert int(_cgroup_limit(xvnc.pid, "cpu", "cpu.cfs_quota_us")) == host["CpuQuota"]
+            assert int(_cgroup_limit(xvnc.pid, "pids", "pids.max")) == 300
+            # nothing of the container listens off 127.0.0.1 (it shares the host's network)
+            in_container = {int(p) for p in _docker("top", container, "-eo", "pid").split()[1:]}
+            assert xvnc.pid in in_container
+            out = subprocess.run(["ss", "-Htulnp"], capture_output=True, text=True, check=True).stdout
+            mine = [line.split()[4] for line in out.splitlines()
+                    if any(int(p) in in_container for p in re.findall(r"pid=(\d+)", line))]  # fmt: skip
+            assert mine and all(local.startswith("127.0.0.1:") for local in mine), mine
+
+            h.stop_server("student1")
+            assert not _docker("ps", "-aq", "--filter", f"name=^{container}$").strip()
+            assert not _proc.is_alive(xvnc.pid)
+    finally:
+        subprocess.run(["docker", "rm", "-f", container], capture_output=True)
+        subprocess.run(["docker", "volume", "rm", "-f", "jupyterhub-user-student1"], capture_output=True)
