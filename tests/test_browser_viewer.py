@@ -296,24 +296,24 @@ def test_clipboard_panel_both_ways(page, server, desktop):
     open_viewer(page, server, desktop)
     page.click("button[aria-label='Clipboard']")
     text = f"to-desktop-{uuid.uuid4().hex[:8]}"
-    page.fill("#jd-clipboard-text", text)
+    page.fill(".jd-clipboard-text", text)
     page.click("text=Send to desktop")
     eventually(lambda: x_clipboard(server, desktop) == text, what="X clipboard set from the browser")
 
     # an application on the desktop copies: the panel shows it (noVNC's clipboard event)
     copied = f"from-desktop-{uuid.uuid4().hex[:8]}"
     x_copy(server, desktop, copied)
-    page.wait_for_function(f"document.querySelector('#jd-clipboard-text').value === {copied!r}", timeout=30000)
+    page.wait_for_function(f"document.querySelector('.jd-clipboard-text').value === {copied!r}", timeout=30000)
 
     # "Fetch from desktop" asks the server (REST GET .../clipboard)
     fetched = f"fetched-{uuid.uuid4().hex[:8]}"
     x_copy(server, desktop, fetched)
-    page.wait_for_function(f"document.querySelector('#jd-clipboard-text').value === {fetched!r}", timeout=30000)
-    page.fill("#jd-clipboard-text", "")
+    page.wait_for_function(f"document.querySelector('.jd-clipboard-text').value === {fetched!r}", timeout=30000)
+    page.fill(".jd-clipboard-text", "")
     with page.expect_response(lambda r: r.url.endswith(f"/desktop/api/desktops/{desktop}/clipboard")) as response:
         page.click("text=Fetch from desktop")
     assert response.value.json() == {"text": fetched}
-    page.wait_for_function(f"document.querySelector('#jd-clipboard-text').value === {fetched!r}", timeout=30000)
+    page.wait_for_function(f"document.querySelector('.jd-clipboard-text').value === {fetched!r}", timeout=30000)
     assert page.inner_text(".jd-clipboard-status") == f"Fetched {len(fetched)} characters."
 
 

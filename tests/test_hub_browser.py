@@ -206,7 +206,7 @@ def test_the_full_page_viewer_renders_and_takes_input(browsing: Browsing, studen
     command = f"printf %s '{copied}' | xclip -i -selection clipboard"
     assert api.post(f"desktops/{desktop}/exec", json={"command": command, "timeout": 10}).json()["returncode"] == 0
     page.click("button[aria-label='Clipboard']")
-    page.fill("#jd-clipboard-text", "")
+    page.fill(".jd-clipboard-text", "")
     with page.expect_response(lambda r: r.url.endswith(f"/desktop/api/desktops/{desktop}/clipboard")) as fetched:
         page.click("text=Fetch from desktop")
     assert fetched.value.status == 200 and fetched.value.json() == {"text": copied}

@@ -14,7 +14,7 @@ import { icons } from "./icons.js";
 export function createClipboardPanel({ onSend, onFetch, onClose }) {
   const textarea = h("textarea", {
     class: "jd-clipboard-text",
-    id: "jd-clipboard-text",
+    "aria-label": "Clipboard text",
     rows: 6,
     spellcheck: "false",
     placeholder: "Text to send to the desktop; the desktop's clipboard appears here.",
