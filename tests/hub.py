@@ -12,12 +12,17 @@ For tests in other modules::
     from .hub import hub  # noqa: F401  (a module-scoped fixture: one hub per module)
 
     def test_something(hub):
-        hub.start_server("student1")                         # spawned through the hub's REST API, waits until ready
-        token = hub.token("student1")                        # an API token of student1 (the user's own permissions)
-        api = hub.desktop_api("student1", token)             # httpx.Client at /user/student1/desktop/api/
+        hub.start_server("student1")                  # spawned through the hub's REST API, waits until ready
+        token = hub.token("student1")                 # an API token of student1 (the user's own permissions)
+        api = hub.desktop_api("student1", token)      # httpx.Client at /user/student1/desktop/api/
         api.post("desktops", json={"width": 800, "height": 600})
-        page = hub.browser_login(browser_context, "student1")  # Chromium: the hub's login form, real password
-        page.goto(hub.user_url("student1") + "lab")
+        page = hub.browser_login(context, "student1")  # Playwright: the hub's login form, the unix password
+        hub.browser_open(page, "student1", "lab")     # the OAuth round trip; "Authorize" clicked for a teacher
+        client = hub.http_login("student2")           # the same without a browser (httpx, cookies)
+        hub.open_server(client, "student1")           # -> 403: not student2's server
+        hub.stop_server("student1")
+
+``running_hub(path, config=DOCKER_CONFIG, env={...})`` starts another hub (DockerSpawner, short culling times).
 
 Nothing outlives a hub: it runs under a small supervisor that is the subreaper of the hub's whole tree (servers,
 desktops, daemons that double-fork) and exits only when every process in it has; ``Hub.stop()`` fails, naming
@@ -363,8 +368,10 @@ class Hub:
         started = time.monotonic()
         try:
             hub.process = subprocess.Popen(
-                [sys.executable, "-c", _SUPERVISOR, str(os.getpid()), sys.executable, "-m", "jupyterhub", "-f", str(config)],
-                cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                [sys.executable, "-c", _SUPERVISOR, str(os.getpid()),
+                 sys.executable, "-m", "jupyterhub", "-f", str(config)],
+                cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
             )  # fmt: skip
         finally:
             log.close()
@@ -415,7 +422,9 @@ class Hub:
             if release:
                 _lock.release()
         if check and leftovers:
-            raise AssertionError(f"processes of the hub's tree still ran {timeout:g} s after SIGTERM:\n  {describe(leftovers)}")
+            raise AssertionError(
+                f"processes of the hub's tree still ran {timeout:g} s after SIGTERM:\n  {describe(leftovers)}"
+            )
 
     # -------------------------------------------------------------- the hub's REST API
 
@@ -464,7 +473,9 @@ class Hub:
         """Stop the user's server through the hub's REST API and wait until the hub has no server for them."""
         response = self.api("DELETE", f"users/{user}/server")
         assert response.status_code in (202, 204), f"{response.status_code} {response.text}"
-        eventually(lambda: self.server_model(user) is None, timeout=timeout, interval=0.2, what=f"{user}'s server stopped")
+        eventually(
+            lambda: self.server_model(user) is None, timeout=timeout, interval=0.2, what=f"{user}'s server stopped"
+        )
 
     def token(self, user: str, scopes: list[str] | None = None) -> str:
         """A new API token of ``user``: with ``scopes``, or the user's own permissions (``inherit``)."""
@@ -543,14 +554,17 @@ class Hub:
         page.wait_for_url(lambda url: "/hub/login" not in url, timeout=60000)
         return page
 
-    def browser_open(self, page: Any, owner: str, path: str = "lab", wait_until: str = "load", timeout: float = 60000) -> Any:
+    def browser_open(
+        self, page: Any, owner: str, path: str = "lab", wait_until: str = "load", timeout: float = 60000
+    ) -> Any:
         """Open a page of ``owner``'s server (``path``: a page, such as lab or desktop/, not an API route: those
         answer 403 instead of starting the hub's OAuth round trip) in a logged-in Playwright page, clicking
         "Authorize" on the hub's page when it asks (someone else's server: a teacher). Returns the response."""
         response = page.goto(self.user_url(owner) + path, wait_until=wait_until, timeout=timeout)
         if "/hub/api/oauth2/authorize" in page.url and response is not None and response.status == 200:  # it asks
             page.wait_for_selector("form button[type=submit]", timeout=timeout)
-            with page.expect_navigation(url=lambda url: "/hub/" not in url, wait_until=wait_until, timeout=timeout) as nav:
+            leaves_hub = lambda url: "/hub/" not in url  # noqa: E731
+            with page.expect_navigation(url=leaves_hub, wait_until=wait_until, timeout=timeout) as nav:
                 page.click("form button[type=submit]")
             response = nav.value
         return response
@@ -605,8 +619,9 @@ def run_in_kernel(hub: Hub, user: str, token: str, code: str, timeout: float = 1
         try:
             msg_id = uuid.uuid4().hex
             ws.send(json.dumps({
-                "header": {"msg_id": msg_id, "username": user, "session": uuid.uuid4().hex, "msg_type": "execute_request",
-                           "version": "5.3", "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
+                "header": {"msg_id": msg_id, "username": user, "session": uuid.uuid4().hex,
+                           "msg_type": "execute_request", "version": "5.3",
+                           "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
                 "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
                 "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
                             "allow_stdin": False, "stop_on_error": True},

@@ -207,7 +207,8 @@ def uid(user: str) -> int:
 def test_a_students_server_spawns_through_the_hub_api(hub: Hub, student1):
     model = hub.server_model("student1")
     assert model["ready"] and model["url"] == "/user/student1/", model
-    response = httpx.get(hub.user_url("student1") + "api/status", headers={"Authorization": f"token {student1['token']}"})
+    headers = {"Authorization": f"token {student1['token']}"}
+    response = httpx.get(hub.user_url("student1") + "api/status", headers=headers)
     assert response.status_code == 200, response.text
     servers = [p for p in hub.tree() if "jupyterhub-singleuser" in p.cmdline]
     assert [p.uid for p in servers] == [uid("student1")], describe(hub.tree())
@@ -404,7 +405,8 @@ def test_every_listener_is_on_loopback(hub: Hub, student1, desktop1):
     """The proxy, the hub, the students' servers, their kernels (started here) and desktops: nothing listens off
     127.0.0.1 (TCP or UDP)."""
     headers = {"Authorization": f"token {student1['token']}"}
-    kernel = httpx.post(hub.user_url("student1") + "api/kernels", headers=headers, json={"name": "python3"}, timeout=120)
+    kernels = hub.user_url("student1") + "api/kernels"
+    kernel = httpx.post(kernels, headers=headers, json={"name": "python3"}, timeout=120)
     assert kernel.status_code == 201, kernel.text
     try:
         tree = {p.pid: p for p in hub.tree()}
@@ -421,15 +423,19 @@ def test_every_listener_is_on_loopback(hub: Hub, student1, desktop1):
                         found.append((local, tree[pid].comm, pid))
             return found
 
-        # the kernel's five ZMQ ports appear once it has bound them
-        found = eventually(lambda: (lambda f: f if sum(pid in {k.pid for k in kernel_procs} for _, _, pid in f) >= 5 else None)(listeners()),
-                           timeout=60, what="the kernel's ports listening")  # fmt: skip
+        kernel_pids = {k.pid for k in kernel_procs}
+
+        def with_the_kernels_ports() -> list[tuple[str, str, int]] | None:
+            found = listeners()  # the kernel's five ZMQ ports appear once it has bound them
+            return found if sum(pid in kernel_pids for _, _, pid in found) >= 5 else None
+
+        found = eventually(with_the_kernels_ports, timeout=60, what="the kernel's ports listening")
         ports = {int(local.rsplit(":", 1)[1]) for local, _, _ in found}
         assert {hub.ports["public"], hub.ports["hub"], hub.ports["proxy_api"]} <= ports, found
         off_loopback = [f for f in found if not f[0].startswith("127.0.0.1:")]
         assert not off_loopback, off_loopback
     finally:
-        httpx.delete(hub.user_url("student1") + f"api/kernels/{kernel.json()['id']}", headers=headers, timeout=60)
+        httpx.delete(f"{kernels}/{kernel.json()['id']}", headers=headers, timeout=60)
 
 
 def test_stopping_a_students_server_leaves_no_process_of_the_student(hub: Hub):
@@ -549,7 +555,8 @@ def test_dockerspawner_puts_a_students_server_and_desktops_in_a_limited_containe
         pytest.skip(problem)
     image = singleuser_image()
     container = "jupyter-student1"
-    env = {"JD_HUB_SINGLEUSER_IMAGE": image, "JD_HUB_MEM_LIMIT": "1G", "JD_HUB_CPU_LIMIT": "0.5", "JD_HUB_PIDS_LIMIT": "300"}
+    env = {"JD_HUB_SINGLEUSER_IMAGE": image, "JD_HUB_MEM_LIMIT": "1G", "JD_HUB_CPU_LIMIT": "0.5",
+           "JD_HUB_PIDS_LIMIT": "300"}  # fmt: skip
     try:
         with running_hub(tmp_path / "hub", config=DOCKER_CONFIG, env=env) as h:
             figure("spawn student1 in a Docker container", h.start_server("student1"))
@@ -574,6 +581,11 @@ def test_dockerspawner_puts_a_students_server_and_desktops_in_a_limited_containe
             diff = np.abs(np.asarray(frame, np.int16) - np.asarray(shot, np.int16)).max(axis=2)
             assert frame.size == (800, 600) and (diff == 0).mean() > 0.999
 
+            # the course's settings (deploy/singleuser/jupyter_server_config.py, in the image's /etc/jupyter)
+            second = api.post("desktops", json={"profile": "none", "width": 320, "height": 240})
+            assert second.status_code == 201, second.text
+            assert api.post("desktops", json={"profile": "none"}).status_code == 429
+            api.delete(f"desktops/{second.json()['id']}")
             # the desktop runs in the container, as its user, under its limits
             xvnc = xvnc_of(did)
             assert xvnc.uid == 1000, str(xvnc)

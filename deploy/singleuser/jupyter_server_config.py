@@ -1,6 +1,7 @@
 # The desktop settings of every student's Jupyter server (deploy/jupyterhub_config.py points the servers'
-# JUPYTER_CONFIG_PATH here). A student's own ~/.jupyter config comes after this file and can change it: these
-# are a course's defaults and a courtesy limit, not a security boundary (a student runs programs as themselves).
+# JUPYTER_CONFIG_PATH here; the image of deploy/singleuser/Dockerfile has it in /etc/jupyter/). A student's own
+# ~/.jupyter config takes precedence and can change it: these are a course's defaults and a courtesy limit, not a
+# security boundary (a student runs programs as themselves; the Docker image's container limits do hold).
 
 c = get_config()  # noqa: F821 (traitlets provides it)
 
