@@ -1,8 +1,10 @@
 # JupyterHub for a class on one machine: local unix users log in with their passwords (PAM), each student's
 # Jupyter server runs as that student (the localprocess spawner), and so do the desktops it starts.
 #
-#   sudo python scripts/hub_setup.py      # the users, configurable-http-proxy, the students' venv (see there)
-#   sudo jupyterhub -f deploy/jupyterhub_config.py
+#   sudo .venv/bin/python scripts/hub_setup.py   # the users, configurable-http-proxy in .venv, the students' venv;
+#                                                # prints the proxy's command ("proxy_command")
+#   sudo JD_HUB_PROXY_COMMAND="<that command>" .venv/bin/jupyterhub -f deploy/jupyterhub_config.py
+#   (or with `npm install -g configurable-http-proxy`, whose command is the default)
 #
 # Who may log in: members of the unix groups `students` and `teachers` (supplementary members, as
 # `useradd --groups students` makes them). The hub has a group `students` (the same members); the role
@@ -34,6 +36,9 @@ TEACHERS = env("JD_HUB_TEACHERS_GROUP", "teachers")
 CULL_TIMEOUT = int(env("JD_HUB_CULL_TIMEOUT", "3600"))  # seconds a student's server may sit idle
 CULL_EVERY = int(env("JD_HUB_CULL_EVERY", "300"))
 ACTIVITY_INTERVAL = int(env("JD_HUB_ACTIVITY_INTERVAL", "300"))  # how often activity reaches the hub
+
+
+os.makedirs(STATE_DIR, mode=0o700, exist_ok=True)
 
 
 def unix_members(group):
