@@ -230,3 +230,29 @@ def test_close_and_garbage_collection_stop_the_desktop():
     desktop_id = d.id
     del d  # dropped without close(): the desktop goes too
     eventually(lambda: not marked(desktop_id), what="collected desktop stopped")
+
+
+def test_someone_elses_directory_in_tmp_does_not_block_desktops(monkeypatch, tmp_path):
+    """/tmp is shared: another user can create /tmp/jupyter-desktop-<our uid> first (on a JupyterHub, a student
+    against a classmate; the sticky bit keeps the victim from removing it). Desktops then live in a private
+    directory of ours next to it, found again by later starts, and reaped from there."""
+    import tempfile
+
+    from jupyter_desktop.backends.local import private_dir, reap_orphans
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    squatted = tmp_path / f"jupyter-desktop-{os.getuid()}"
+    squatted.mkdir(mode=0o755)
+    os.chown(squatted, 65534, 65534)  # nobody's (the tests run as root, as CI does)
+    ours = registry_dir()
+    assert ours != squatted and ours.name.startswith(squatted.name + "-")
+    assert ours.stat().st_uid == os.getuid() and stat.S_IMODE(ours.stat().st_mode) == 0o700
+    assert registry_dir() == ours  # the same one again
+    decoy = tmp_path / f"{squatted.name}-0000"  # another of that prefix, not ours: never taken
+    decoy.mkdir()
+    os.chown(decoy, 65534, 65534)
+    assert private_dir("jupyter-desktop") == ours
+    with Desktop("none") as d:
+        assert d._session.desktop.dir.parent == ours
+        assert d.screenshot().size == (1280, 800)
+    assert reap_orphans() == []  # it scans the same directory

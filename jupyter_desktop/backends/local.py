@@ -92,16 +92,36 @@ def registry_dir() -> Path:
 
 
 def private_dir(name: str) -> Path:
-    """``$TMPDIR/<name>-<uid>``: private to this user, created 0700, refused if anyone else owns it."""
-    path = Path(tempfile.gettempdir()) / f"{name}-{os.getuid()}"
+    """``$TMPDIR/<name>-<uid>``: private to this user, created 0700.
+
+    /tmp is shared: anyone can take that name first (on a JupyterHub, one student could so keep another from
+    starting desktops; the sticky bit stops the victim from removing it). Then the directory is
+    ``$TMPDIR/<name>-<uid>-<random>``, found again by later calls (and by orphan reaping) among the directories
+    of that prefix this user owns.
+    """
+    tmp = Path(tempfile.gettempdir())
+    path = tmp / f"{name}-{os.getuid()}"
     with contextlib.suppress(FileExistsError):
         path.mkdir(mode=0o700)
-    st = path.lstat()
+    if _is_ours(path):
+        return path
+    for alternative in sorted(tmp.glob(f"{path.name}-*")):
+        if _is_ours(alternative):
+            return alternative
+    return Path(tempfile.mkdtemp(prefix=f"{path.name}-", dir=tmp))
+
+
+def _is_ours(path: Path) -> bool:
+    """A real directory (not a link) of this user, made private (0700) if it was not."""
+    try:
+        st = path.lstat()
+    except OSError:
+        return False
     if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
-        raise DesktopStartError(f"{path} is not a directory owned by you; remove it and try again")
+        return False
     if st.st_mode & 0o077:
         path.chmod(0o700)
-    return path
+    return True
 
 
 def _need(program: str) -> str:
