@@ -36,6 +36,9 @@ TEACHERS = env("JD_HUB_TEACHERS_GROUP", "teachers")
 CULL_TIMEOUT = int(env("JD_HUB_CULL_TIMEOUT", "3600"))  # seconds a student's server may sit idle
 CULL_EVERY = int(env("JD_HUB_CULL_EVERY", "300"))
 ACTIVITY_INTERVAL = int(env("JD_HUB_ACTIVITY_INTERVAL", "300"))  # how often activity reaches the hub
+# seconds without a person's input after which the desktop list page stops polling (each poll would count as
+# the student's activity at the proxy, and keep a forgotten tab's server from the culler)
+PAGES_IDLE_AFTER = env("JD_HUB_PAGES_IDLE_AFTER", "300")
 
 
 os.makedirs(STATE_DIR, mode=0o700, exist_ok=True)
@@ -100,6 +103,7 @@ c.Spawner.environment = {
     # the desktop settings every student's server reads (allowed backends, limits)
     "JUPYTER_CONFIG_PATH": os.path.join(HERE, "singleuser"),
     "JUPYTERHUB_ACTIVITY_INTERVAL": str(ACTIVITY_INTERVAL),
+    "JD_PAGES_IDLE_AFTER": PAGES_IDLE_AFTER,  # read by singleuser/jupyter_server_config.py
 }
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 60

@@ -568,7 +568,6 @@ class Hub:
                 page.click("form button[type=submit]")
             response = nav.value
         return response
-        return response
 
 
 @contextlib.contextmanager

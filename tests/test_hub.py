@@ -494,6 +494,40 @@ def test_the_idle_culler_stops_an_idle_students_server_and_nothing_is_left(tmp_p
     figure(f"idle to culled (timeout {timeout} s, cull every {every} s, activity every 5 s)", culled_after)
 
 
+def test_a_forgotten_list_page_does_not_keep_a_server_from_the_culler(tmp_path):
+    """Every request through JupyterHub's proxy counts as the user's activity (configurable-http-proxy's route
+    last_activity), so the list page, polling every 3 s, kept a student's server alive for as long as its tab was
+    open. It pauses once nobody has touched it for pages_idle_after (5 s here), and the idle culler then stops
+    the server with the page still open."""
+    from playwright.sync_api import sync_playwright
+
+    timeout, every = 25, 5
+    env = {"JD_HUB_PAGES_IDLE_AFTER": "5"}
+    with running_hub(tmp_path / "hub", cull_timeout=timeout, cull_every=every, activity_interval=5, env=env) as h:
+        h.start_server("student3")
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                page = h.browser_login(browser.new_context(), "student3")
+                polls: list[float] = []
+                list_api = h.user_url("student3") + "desktop/api/desktops"
+                page.on("request", lambda r: polls.append(time.monotonic()) if r.url.split("?")[0] == list_api else None)
+                assert h.browser_open(page, "student3", "desktop/").status == 200
+                page.wait_for_selector(".jd-updated:has-text('Updated')", timeout=60000)
+                page.wait_for_selector(".jd-updated:has-text('Paused while you are away')", timeout=60000)
+                paused, polled = time.monotonic(), len(polls)  # (the sync API hands events over in its calls)
+                assert polled >= 2, polls  # it polled while someone could be there
+                eventually(lambda: h.server_model("student3") is None, timeout=timeout + 120, interval=0.5,
+                           what="student3's server culled with the list page open")  # fmt: skip
+                page.wait_for_timeout(100)  # the requests the page made meanwhile, if any, reach the handler
+                assert len(polls) == polled, "the page polled on after it said it paused"
+                assert re.search(r"DELETE /hub/api/users/student3/server \S* ?\(idle-culler@", h.log(200000)), h.log()
+                figure("list page paused to server culled (timeout 25 s)", time.monotonic() - paused)
+            finally:
+                browser.close()
+        eventually(lambda: nothing_left("student3"), timeout=60, what="no process of student3 (pgrep -u student3)")
+
+
 def test_people_log_in_with_their_unix_password_in_chromium(hub: Hub, student1, desktop1):
     """The harness's browser login (other modules' browser tests use it): the hub's login form and PAM, then the
     OAuth round trip to the student's server, whose cookie the desktop API takes; a teacher authorizes on the hub's

@@ -3,9 +3,13 @@
 # ~/.jupyter config takes precedence and can change it: these are a course's defaults and a courtesy limit, not a
 # security boundary (a student runs programs as themselves; the Docker image's container limits do hold).
 
+import os
+
 c = get_config()  # noqa: F821 (traitlets provides it)
 
 c.DesktopExtension.allowed_backends = ["local"]  # desktops run as the student, beside their server
 c.DesktopExtension.max_desktops = 2  # per student
 c.DesktopExtension.default_profile = "openbox"  # "xfce" for a full desktop, at ~0.3 s more start and more memory
 c.DesktopExtension.idle_timeout = 3600  # a desktop nobody used for an hour stops
+# a list page nobody touches stops polling (JupyterHub's proxy counts each request as the student's activity)
+c.DesktopExtension.pages_idle_after = float(os.environ.get("JD_PAGES_IDLE_AFTER", "300"))
