@@ -11,6 +11,11 @@
 # `teacher`, held by the hub group `teachers`, may list, start, stop and enter (access) every student's server,
 # so a teacher opens /user/<student>/desktop/ and sees that student's desktops.
 #
+# The class page, /services/classroom/ (the service `classroom`, jupyter_desktop.classroom): every student's
+# desktops live in one grid, view-only; a teacher (custom:desktops:control) may take one over. Students open it
+# too and see their own, and the views classmates shared with them (view-only: a JupyterHub share of the scope
+# custom:desktops:view, nothing else of the server).
+#
 # Everything listens on 127.0.0.1: put a TLS reverse proxy (nginx, caddy) in front for a real class.
 # The settings below read JD_HUB_* variables so the same file serves tests/test_hub.py (free ports, a temporary
 # state directory, short culling times); each default is the value for a real class.
@@ -23,6 +28,8 @@ import grp
 import os
 import shlex
 import sys
+
+from jupyterhub.utils import random_port
 
 c = get_config()  # noqa: F821 (traitlets provides it)
 
@@ -39,6 +46,13 @@ ACTIVITY_INTERVAL = int(env("JD_HUB_ACTIVITY_INTERVAL", "300"))  # how often act
 # seconds without a person's input after which the desktop list page stops polling (each poll would count as
 # the student's activity at the proxy, and keep a forgotten tab's server from the culler)
 PAGES_IDLE_AFTER = env("JD_HUB_PAGES_IDLE_AFTER", "300")
+# the class page: its address behind the proxy (a free port by default), the unix user it runs as, the Python that
+# runs it (jupyter_desktop and jupyterhub installed, readable by that user), how often an open view's permission
+# is checked again (a withdrawn share ends it)
+CLASSROOM_URL = env("JD_HUB_CLASSROOM_URL") or f"http://127.0.0.1:{random_port()}"
+CLASSROOM_USER = env("JD_HUB_CLASSROOM_USER", "nobody")
+CLASSROOM_PYTHON = env("JD_HUB_CLASSROOM_PYTHON", f"{USER_VENV}/bin/python")
+CLASSROOM_RECHECK = env("JD_HUB_CLASSROOM_RECHECK", "30")
 
 
 os.makedirs(STATE_DIR, mode=0o700, exist_ok=True)
@@ -84,6 +98,34 @@ c.JupyterHub.load_roles = [
             f"read:servers!group={STUDENTS}",
             f"admin:servers!group={STUDENTS}",  # start and stop
             f"access:servers!group={STUDENTS}",  # enter: pages, REST API, the desktops' WebSocket
+            f"custom:desktops:control!group={STUDENTS}",  # the class page: watch and take over (view: watch only)
+        ],
+    },
+    {
+        # everyone in the class opens the class page; there each sees their own desktops (and may take them
+        # over), and what others shared with them
+        "name": "classroom-user",
+        "groups": [STUDENTS, TEACHERS],
+        "scopes": ["access:services!service=classroom", "custom:desktops:control!user"],
+    },
+    {
+        # the class page itself: it finds the students' servers and reaches their desktops with its own token,
+        # and makes the view-only shares a student asks it for (students hold no `shares` scope themselves: with
+        # it they could share their whole server). access:servers is given per student, not by group: a
+        # student's server does not resolve group filters (only the hub does).
+        "name": "classroom",
+        "services": ["classroom"],
+        "scopes": [
+            f"list:users!group={STUDENTS}",
+            f"read:users:groups!group={STUDENTS}",
+            f"read:servers!group={STUDENTS}",
+            f"shares!group={STUDENTS}",
+            f"custom:desktops:view!group={STUDENTS}",  # what it shares
+            f"read:users:name!group={STUDENTS}",  # whom it shares with: classmates, teachers
+            f"read:users:name!group={TEACHERS}",
+            f"read:users:shares!group={STUDENTS}",  # the views shared with a viewer
+            f"read:users:shares!group={TEACHERS}",
+            *(f"access:servers!user={name}" for name in unix_members(STUDENTS)),
         ],
     },
     {
@@ -112,7 +154,31 @@ c.Spawner.http_timeout = 60
 # jupyterhub-idle-culler (PyPI) in the hub's environment stops a server idle for CULL_TIMEOUT seconds; its
 # desktops stop with it. Activity is what the proxy sees and what the server reports (API calls, kernels,
 # a desktop in use).
+c.JupyterHub.custom_scopes = {
+    "custom:desktops:view": {"description": "Watch desktops in the class page, view-only."},
+    "custom:desktops:control": {
+        "description": "Watch desktops in the class page and take them over (keys, pointer, clipboard).",
+        "subscopes": ["custom:desktops:view"],
+    },
+}
+
 c.JupyterHub.services = [
+    {
+        "name": "classroom",
+        "url": CLASSROOM_URL,
+        "command": [CLASSROOM_PYTHON, "-m", "jupyter_desktop.classroom"],
+        "user": CLASSROOM_USER,  # not root
+        "cwd": "/",
+        "oauth_no_confirm": True,  # part of the hub's own setup: no "Authorize" page
+        # what a viewer's token for the page may carry: the hub narrows it to what the viewer holds
+        "oauth_client_allowed_scopes": ["custom:desktops:view", "custom:desktops:control"],
+        "environment": {
+            # the students' servers are reached through the proxy, as a browser reaches them
+            "JD_CLASSROOM_PROXY_URL": c.JupyterHub.bind_url.replace("://0.0.0.0:", "://127.0.0.1:"),
+            "JD_CLASSROOM_IDLE_AFTER": PAGES_IDLE_AFTER,
+            "JD_CLASSROOM_RECHECK": CLASSROOM_RECHECK,
+        },
+    },
     {
         "name": "idle-culler",
         "command": [

@@ -9,7 +9,7 @@ export const CONFIG_ID = "jupyter-desktop-config";
 export function normalizeConfig(raw) {
   const cfg = raw && typeof raw === "object" ? { ...raw } : {};
   cfg.baseUrl = normalizeBase(cfg.baseUrl);
-  if (cfg.page !== "viewer" && cfg.page !== "list") cfg.page = cfg.desktopId ? "viewer" : "list";
+  if (cfg.page !== "viewer" && cfg.page !== "list" && cfg.page !== "grid") cfg.page = cfg.desktopId ? "viewer" : "list";
   if (cfg.page === "viewer" && cfg.desktopId && !cfg.wsUrl) cfg.wsUrl = paths.vnc(cfg.desktopId);
   return cfg;
 }

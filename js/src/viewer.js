@@ -2,6 +2,7 @@
 //
 // - The server's HTML shells for {base}desktop/ (page "list") and {base}desktop/<id>/ (page "viewer") load it with
 //   <script defer>: it finds their config element and mounts the page.
+// - The class page of the JupyterHub service jupyter_desktop.classroom (page "grid") loads it the same way.
 // - JupyterLab's Desktop and Desktops tabs (labextension/src/index.ts) load it with a <script> element and call
 //   jupyterDesktop.mountViewer(node, config) / mountList(node, config) to host the UI in Lab's own DOM (embedded
 //   mode): no iframe, which JupyterHub's `Content-Security-Policy: frame-ancestors 'none'` would refuse.
@@ -14,6 +15,7 @@ import RFB from "@novnc/novnc";
 import "./style.css";
 import { CONFIG_ID, normalizeConfig, readConfig } from "./config.js";
 import { h } from "./dom.js";
+import { mountGrid as mountGridPage } from "./grid.js";
 import { mountList as mountListPage } from "./list-page.js";
 import { mountViewer as mountViewerPage } from "./viewer-page.js";
 
@@ -46,6 +48,18 @@ export function mountList(root, config) {
   return mountListPage(root, cfg, { embedded, openViewer, isVisible, ...(pollInterval ? { pollInterval } : {}) });
 }
 
+/**
+ * Host the class page's grid in `root`: the desktops the viewer may watch, live (jupyter_desktop.classroom).
+ * @param {HTMLElement} root
+ * @param {object} config  {baseUrl (the service's prefix), xsrfToken?, idleAfter?, pollInterval?}
+ * @returns {{refresh: () => Promise<void>, zoom: (key) => void, unzoom: () => void, dispose: () => void}}
+ */
+export function mountGrid(root, config) {
+  const { pollInterval, ...rest } = config || {};
+  const cfg = normalizeConfig({ ...rest, page: "grid" });
+  return mountGridPage(root, cfg, { RFB, ...(pollInterval ? { pollInterval } : {}) });
+}
+
 /** The server's pages: read the config the page embeds, mount the page it names. */
 export function mountPage(doc = document, loc = window.location) {
   const config = readConfig(doc, loc);
@@ -53,6 +67,7 @@ export function mountPage(doc = document, loc = window.location) {
   if (!root) root = doc.body.appendChild(h("div", { id: "jupyter-desktop" }));
   doc.documentElement.classList.add("jd-page");
   if (config.page === "viewer" && config.desktopId) return mountViewerPage(root, config, { RFB });
+  if (config.page === "grid") return mountGridPage(root, config, { RFB });
   return mountListPage(root, config, config.idleAfter > 0 ? { idleAfter: config.idleAfter } : {});
 }
 
