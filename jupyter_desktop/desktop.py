@@ -20,7 +20,7 @@ import signal
 import threading
 import time
 import weakref
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from typing import Any
 
 from PIL import Image
@@ -330,6 +330,14 @@ class Desktop:
         else:
             self._view.refresh()
         return self._view
+
+    @staticmethod
+    def grid(desktops: Iterable[Desktop]) -> Any:
+        """Several desktops live side by side in one cell (a widget): agents running in parallel, watched at once.
+        View-only until you click a tile and take it over. At most 64 desktops."""
+        from .widget import DesktopGrid
+
+        return DesktopGrid(desktops)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any] | None:
         """The live view where widgets render, with a screenshot for places that show only images."""

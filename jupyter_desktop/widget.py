@@ -21,10 +21,11 @@ from typing import Any
 
 import anywidget
 import traitlets
+from ipywidgets import widget_serialization
 
-from .errors import DesktopClosedError
+from .errors import DesktopClosedError, InputLimitError
 
-__all__ = ["DesktopView"]
+__all__ = ["DesktopView", "DesktopGrid", "MAX_GRID_TILES"]
 
 STATIC = Path(__file__).resolve().parent / "static"
 _MISSING = """
@@ -33,6 +34,7 @@ export default { render({ el }) {
 } };
 """
 
+MAX_GRID_TILES = 64  # desktops in one grid: each tile is a live RFB stream the browser decodes
 MAX_MESSAGES_PER_SECOND = 200  # jupyter-server drops iopub messages above 1000/s; stay well under
 CHUNK = 1 << 20
 
@@ -197,3 +199,35 @@ class DesktopView(anywidget.AnyWidget):
         for tunnel in list(self._channels.values()):
             runner.loop.call_soon_threadsafe(tunnel.cancel)
         super().close()
+
+
+class DesktopGrid(anywidget.AnyWidget):
+    """Several desktops live side by side (``Desktop.grid([d1, d2, d3])``): agents that run in parallel, watched
+    at once. The class page's tiles (``js/src/grid.js``): view-only by default, a click enlarges one, "Take over"
+    gives the page's mouse and keyboard to that desktop. Each tile is its desktop's own :class:`DesktopView`
+    model, so it reaches the desktop the same way (the server's WebSocket, or the kernel's comm tunnel)."""
+
+    _esm = _esm()
+    _css = STATIC / "widget.css" if (STATIC / "widget.css").exists() else ""
+
+    #: The desktops' views, in the grid's order.
+    views = traitlets.List(traitlets.Instance(DesktopView)).tag(sync=True, **widget_serialization)
+
+    def __init__(self, desktops: Any, **kwargs: Any) -> None:
+        from .desktop import Desktop
+
+        desktops = list(desktops)
+        if not desktops:
+            raise ValueError("Desktop.grid() needs at least one Desktop")
+        if len(desktops) > MAX_GRID_TILES:
+            raise InputLimitError(
+                f"a grid shows at most {MAX_GRID_TILES} desktops (MAX_GRID_TILES), not {len(desktops)}: "
+                "make several grids"
+            )
+        for d in desktops:
+            if not isinstance(d, Desktop):
+                raise TypeError(f"Desktop.grid() takes Desktop objects, not {type(d).__name__}")
+        if len({id(d) for d in desktops}) != len(desktops):
+            raise ValueError("Desktop.grid(): a desktop appears twice")
+        super().__init__(views=[d.view() for d in desktops], **kwargs)
+        self.desktops = desktops

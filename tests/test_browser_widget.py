@@ -450,3 +450,104 @@ def test_tunnel_survives_a_busy_kernel(browser, lab_without_extension: Lab, tmp_
         raise
     finally:
         context.close()
+
+
+# ------------------------------------------------------------------------------------------ Desktop.grid
+
+GRID_COLOURS = [(200, 40, 40), (40, 160, 60), (40, 80, 200)]
+GRID_PROBE = (630, 390)  # a point of each 640x400 root window, away from the xterm and the hint
+
+
+def grid_tile(page, desktop_id: str, **attrs: str):
+    extra = "".join(f"[data-{k}='{v}']" for k, v in attrs.items())
+    return page.locator(f".jd-grid-widget .jd-tile[data-id='{desktop_id}']{extra}")
+
+
+def show_grid(nb: LabNotebook, started: Started, names: list[str]) -> list[str]:
+    """Start a 640x400 desktop per name, each root window its own colour; show them in one grid, each tile
+    connected and showing its desktop's colour. Returns the desktops' ids in the grid's order."""
+    ids = []
+    for name, colour in zip(names, GRID_COLOURS):
+        ids.append(start(nb, started, name, "width=640, height=400"))
+        assert nb.value(f"{name}.run(\"xsetroot -solid '#{bytes(colour).hex()}'\").returncode") == 0
+    nb.run(f"__import__('jupyter_desktop').Desktop.grid([{', '.join(names)}])")
+    for desktop_id, colour in zip(ids, GRID_COLOURS):
+        nb.page.wait_for_selector(f".jd-grid-widget .jd-tile[data-id='{desktop_id}'][data-state=connected]")
+        tile = grid_tile(nb.page, desktop_id)
+        eventually(lambda: close(canvas_pixels(tile, [GRID_PROBE])[0], colour), what=f"{desktop_id}'s colour in its tile")
+    assert nb.page.locator(".jd-grid-widget .jd-tile").count() == len(names)
+    return ids
+
+
+def test_grid_of_desktops_through_the_server_websocket(browser, lab: Lab, tmp_path):
+    """Desktop.grid([g1, g2, g3]): each tile shows its own desktop, live; view-only until taken over."""
+    context, nb = open_notebook(browser, lab, "grid.ipynb")
+    page = nb.page
+    try:
+        ids = show_grid(nb, lab.started, ["g1", "g2", "g3"])
+        for desktop_id in ids:  # each tile on its desktop's WebSocket, through the server
+            assert any(f"/desktop/api/desktops/{desktop_id}/vnc" in url for url in nb.sockets), (desktop_id, nb.sockets)
+        # live: g2's screen changes, its tile follows; the others keep theirs
+        assert nb.value("g2.run(\"xsetroot -solid '#f0c000'\").returncode") == 0
+        eventually(lambda: close(canvas_pixels(grid_tile(page, ids[1]), [GRID_PROBE])[0], (240, 192, 0)),
+                   what="g2's new colour in its tile")  # fmt: skip
+        assert close(canvas_pixels(grid_tile(page, ids[0]), [GRID_PROBE])[0], GRID_COLOURS[0])
+
+        out = tmp_path / "grid-typed.txt"
+        script = f'while read line; do printf "%s\\n" "$line" >> {out}; done'
+        nb.run(
+            f"g1.launch(['xterm', '-geometry', '40x4+10+10', '-T', 'grid-typing', '-e', 'sh', '-c', {script!r}]); "
+            "_w = g1.wait_for_window('grid-typing', timeout=20)"
+        )
+        x, y, w, h = nb.value("[_w.x, _w.y, _w.width, _w.height]")
+        # a click enlarges the tile; the others step aside; it is still view-only
+        tile = grid_tile(page, ids[0])
+        tile.click()
+        page.wait_for_selector(f".jd-grid-widget .jd-tile-zoomed[data-id='{ids[0]}'][data-mode=view]")
+        assert grid_tile(page, ids[1]).is_hidden()
+        grid_width = tile.evaluate("el => el.closest('.jd-grid-widget').getBoundingClientRect().width")
+        assert canvas_geometry(tile)["width"] >= grid_width - 4, grid_width  # as wide as the cell
+        click_desktop(tile, x + w // 2, y + h // 2)
+        page.keyboard.type("ignored")
+        page.keyboard.press("Enter")
+        # take over: the same click and typing reach the xterm
+        tile.locator(".jd-tile-control").click()
+        page.wait_for_selector(f".jd-grid-widget .jd-tile[data-id='{ids[0]}'][data-mode=control][data-state=connected]")
+        click_desktop(tile, x + w // 2, y + h // 2)
+        page.keyboard.type("taken-over")  # (before asking the kernel anything: that types into a cell)
+        page.keyboard.press("Enter")
+        # keys go out in order: once this line is there, a leaked "ignored" line would be there before it
+        eventually(lambda: out.exists() and "taken-over\n" in out.read_text(), what="the typed line in g1's xterm")
+        assert out.read_text() == "taken-over\n", "a view-only tile let keys through"
+        assert close(tuple(nb.value("g1.get_cursor_position()")), (x + w // 2, y + h // 2), 2)
+        # "Back": the grid again, the tile view-only again
+        tile.locator(".jd-tile-back").click()
+        page.wait_for_selector(f".jd-grid-widget .jd-tile[data-id='{ids[0]}'][data-mode=view][data-state=connected]")
+        assert page.locator(".jd-grid-widget .jd-tile-zoomed").count() == 0
+        assert grid_tile(page, ids[1]).is_visible()
+        # a desktop closed from Python: its tile says so, the others stay live
+        nb.run("g3.close()")
+        eventually(lambda: "stopped" in grid_tile(page, ids[2]).locator(".jd-tile-note").inner_text(),
+                   what="g3's tile saying it stopped")  # fmt: skip
+        assert grid_tile(page, ids[0]).get_attribute("data-state") == "connected"
+        assert not nb.errors, nb.errors
+    except BaseException:
+        page.screenshot(path=str(tmp_path / "failure.png"))
+        raise
+    finally:
+        context.close()
+
+
+def test_grid_of_desktops_through_the_comm_tunnel(browser, lab_without_extension: Lab, tmp_path):
+    """The same grid when the desktops live in the kernel: each tile tunnels through its desktop's comm."""
+    lab = lab_without_extension
+    context, nb = open_notebook(browser, lab, "grid-tunnel.ipynb")
+    try:
+        show_grid(nb, lab.started, ["t1", "t2"])
+        assert not [s for s in nb.sockets if "/desktop/api/" in s], nb.sockets
+        assert not nb.errors, nb.errors
+    except BaseException:
+        nb.page.screenshot(path=str(tmp_path / "failure.png"))
+        raise
+    finally:
+        context.close()

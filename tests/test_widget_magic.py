@@ -9,8 +9,8 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from PIL import Image
 
-from jupyter_desktop import Desktop, DesktopClosedError, InvalidInputError
-from jupyter_desktop.widget import DesktopView
+from jupyter_desktop import Desktop, DesktopClosedError, InputLimitError, InvalidInputError
+from jupyter_desktop.widget import MAX_GRID_TILES, DesktopGrid, DesktopView
 
 from .conftest import eventually, marked, start_desktop
 
@@ -32,6 +32,21 @@ def test_view_traits(desktop: Desktop):
     assert watch is not view and watch.view_only and watch.size == "compact"
     bundle = desktop._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle and bundle["image/png"].startswith(b"\x89PNG")
+
+
+def test_grid_holds_the_desktops_views(desktop: Desktop):
+    grid = Desktop.grid([desktop])
+    assert isinstance(grid, DesktopGrid) and grid.views == [desktop.view()]
+    state = grid.get_state()["views"]  # what the browser gets: references to the views' own models
+    assert state == [f"IPY_MODEL_{desktop.view().model_id}"]
+    with pytest.raises(ValueError, match="at least one"):
+        Desktop.grid([])
+    with pytest.raises(TypeError, match="Desktop objects, not str"):
+        Desktop.grid(["d1"])
+    with pytest.raises(ValueError, match="twice"):
+        Desktop.grid([desktop, desktop])
+    with pytest.raises(InputLimitError, match="MAX_GRID_TILES"):
+        Desktop.grid([desktop] * (MAX_GRID_TILES + 1))
 
 
 class FakeFrontEnd:

@@ -37,7 +37,10 @@ export function sortTiles(desktops) {
  * @param {boolean} [o.canControl]  whether "Take over" is offered
  * @param {() => void} [o.onZoom]   the tile was clicked (the grid enlarges it)
  * @param {() => void} [o.onUnzoom] "Back" was clicked
+ * @param {string} [o.backLabel]    the "Back" button's text ("Back to the class")
  * @param {number} [o.pauseWhenHidden]  see DesktopConnection
+ * @param {() => Promise<object>} [o.checkStatus]  see DesktopConnection (ends the retries once the desktop is gone)
+ * @param {() => Promise<unknown>} [o.heartbeat]    see DesktopConnection
  * @param {object} [o.dataset]    more data-* on the element
  * @param {typeof WebSocket} [o.WebSocket]
  */
@@ -49,7 +52,7 @@ export function createTile(o) {
   const status = createStatus();
   const mode = h("span", { class: "jd-tile-mode" }, "View only");
   const takeOver = h("button", { type: "button", class: "jd-button jd-tile-control", hidden: !o.canControl, "aria-pressed": "false" }, "Take over");
-  const back = h("button", { type: "button", class: "jd-button jd-tile-back" }, icon(icons.back), "Back to the class");
+  const back = h("button", { type: "button", class: "jd-button jd-tile-back" }, icon(icons.back), o.backLabel || "Back to the class");
   const label = h("span", { class: "jd-tile-label" }, o.label);
   const detail = h("span", { class: "jd-tile-detail" }, o.detail || "");
   const caption = h("figcaption", { class: "jd-tile-caption" }, back, h("span", { class: "jd-tile-names" }, label, detail), status.el, mode, takeOver);
@@ -64,6 +67,8 @@ export function createTile(o) {
     viewOnly: true,
     scaleMode: "scale",
     pauseWhenHidden: o.pauseWhenHidden || 0,
+    checkStatus: o.checkStatus,
+    heartbeat: o.heartbeat,
     WebSocket: o.WebSocket,
     backoff: { initial: 1000, max: 15000 },
   });
@@ -102,8 +107,10 @@ export function createTile(o) {
   el.addEventListener(
     "mousedown",
     (e) => {
-      if (el.classList.contains("jd-tile-zoomed") || !o.onZoom) return;
-      if (e.button !== 0 || takeOver.contains(e.target) || back.contains(e.target)) return;
+      if (takeOver.contains(e.target) || back.contains(e.target)) return;
+      // keys typed next belong to the tile (not to the page: in a notebook, command-mode shortcuts)
+      if (!controlling) el.focus({ preventScroll: true });
+      if (el.classList.contains("jd-tile-zoomed") || !o.onZoom || e.button !== 0) return;
       e.stopPropagation();
       e.preventDefault();
       o.onZoom();
@@ -146,6 +153,40 @@ export function createTile(o) {
       el.remove();
     },
   };
+}
+
+/**
+ * One tile of `root`'s grid enlarged at a time: the others step aside (CSS), and going back makes it view-only.
+ * @param {HTMLElement} root  the grid's root (.jd-grid)
+ */
+export function createZoom(root) {
+  let current = null;
+  const zoom = {
+    /** The enlarged tile (createTile's), or null. */
+    get current() {
+      return current;
+    },
+    zoom(tile) {
+      if (current && current !== tile) zoom.unzoom();
+      current = tile;
+      tile.el.classList.add("jd-tile-zoomed");
+      root.classList.add("jd-grid-zoomed");
+    },
+    unzoom() {
+      const tile = current;
+      current = null;
+      root.classList.remove("jd-grid-zoomed");
+      if (!tile) return;
+      tile.el.classList.remove("jd-tile-zoomed");
+      tile.setControl(false); // back in the grid: view-only again
+      tile.el.focus({ preventScroll: true });
+    },
+    /** Escape: back to the grid, unless the enlarged tile has control (then Escape is the desktop's). */
+    onKey(e) {
+      if (e.key === "Escape" && current && !current.controlling) zoom.unzoom();
+    },
+  };
+  return zoom;
 }
 
 /** The class page's REST client (the service's routes, XSRF token on every request as the hub requires). */
@@ -210,25 +251,9 @@ export function mountGrid(root, config, { RFB, api = new ClassroomApi(config.bas
 
   /** @type {Map<string, {tile: ReturnType<typeof createTile>, desktop: object}>} */
   const tiles = new Map();
-  let zoomed = null;
-
-  function zoom(key) {
-    const entry = tiles.get(key);
-    if (!entry) return;
-    if (zoomed && zoomed !== key) unzoom();
-    zoomed = key;
-    entry.tile.el.classList.add("jd-tile-zoomed");
-    root.classList.add("jd-grid-zoomed");
-  }
-  function unzoom() {
-    const entry = zoomed && tiles.get(zoomed);
-    zoomed = null;
-    root.classList.remove("jd-grid-zoomed");
-    if (!entry) return;
-    entry.tile.el.classList.remove("jd-tile-zoomed");
-    entry.tile.setControl(false); // back in the grid: view-only again
-    entry.tile.el.focus({ preventScroll: true });
-  }
+  const zoomer = createZoom(root);
+  const zoom = (key) => tiles.has(key) && zoomer.zoom(tiles.get(key).tile);
+  const unzoom = () => zoomer.unzoom();
 
   const sizeText = (d) => [d.id, d.width && d.height ? `${d.width}×${d.height}` : ""].filter(Boolean).join(" · ");
   /** A desktop's stream at the service: view-only, or with input (`control=1`, refused without the scope). */
@@ -268,7 +293,7 @@ export function mountGrid(root, config, { RFB, api = new ClassroomApi(config.bas
     }
     for (const [key, entry] of tiles) {
       if (keep.has(key)) continue;
-      if (zoomed === key) unzoom();
+      if (zoomer.current === entry.tile) unzoom();
       entry.tile.dispose();
       tiles.delete(key);
     }
@@ -373,12 +398,7 @@ export function mountGrid(root, config, { RFB, api = new ClassroomApi(config.bas
     lastSeen = Date.now();
     if (wasPaused && visible()) refresh();
   };
-  const onKey = (e) => {
-    if (e.key !== "Escape" || !zoomed) return;
-    const entry = tiles.get(zoomed);
-    if (entry && entry.tile.controlling) return; // Escape belongs to the desktop while you have control
-    unzoom();
-  };
+  const onKey = zoomer.onKey;
   const PRESENCE = ["pointermove", "pointerdown", "keydown", "wheel", "touchstart", "focus"];
   document.addEventListener("visibilitychange", onVisibility);
   document.addEventListener("keydown", onKey);

@@ -78,7 +78,7 @@ export function describeView(status, error, state, via = "", now = Date.now()) {
 }
 
 /** fetch() with JupyterLab's token header when the page config has one (cookie auth covers the rest). */
-function tokenFetch(token, win) {
+export function tokenFetch(token, win) {
   return (url, init = {}) => {
     const headers = { ...(init.headers || {}) };
     if (token) headers.Authorization = `token ${token}`;
