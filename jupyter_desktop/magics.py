@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import io
 import shlex
-from typing import Any
+from typing import Any, NoReturn
 
 from .desktop import Desktop
 from .errors import DesktopError, InvalidInputError
@@ -24,7 +24,7 @@ _started: dict[str, Desktop] = {}
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse would exit the kernel
+    def error(self, message: str) -> NoReturn:  # argparse would exit the kernel
         raise InvalidInputError(f"%desktop: {message}\n{self.format_usage()}")
 
 

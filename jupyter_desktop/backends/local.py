@@ -193,7 +193,8 @@ class LocalDesktop(BackendDesktop):
         self.id = desktop_id
         self.x_server = x_server
         self.dir = registry_dir() / desktop_id
-        self.endpoint = RFBEndpoint(path=str(self.dir / "rfb.sock"))
+        self.socket_path = str(self.dir / "rfb.sock")  # the VNC server's unix socket
+        self.endpoint = RFBEndpoint(path=self.socket_path)
         self.display: int | None = None
         self.env: dict[str, str] = {}
         self._server: asyncio.subprocess.Process | None = None
@@ -306,7 +307,7 @@ class LocalDesktop(BackendDesktop):
                     *common,
                     "-geometry", spec.geometry,
                     "-depth", str(spec.depth),
-                    "-rfbunixpath", self.endpoint.path,
+                    "-rfbunixpath", self.socket_path,
                     "-rfbunixmode", "0600",
                     "-rfbport", "-1",
                     "-SecurityTypes", "None",
@@ -337,7 +338,7 @@ class LocalDesktop(BackendDesktop):
                     self.backend.programs["x11vnc"],
                     "-display", f":{self.display}",
                     "-auth", str(xauth),
-                    "-unixsock", self.endpoint.path,
+                    "-unixsock", self.socket_path,
                     "-rfbport", "0",
                     "-rfbportv6", "-1",  # with only -rfbport 0, x11vnc still listens on [::]:5900
                     "-nopw", "-shared", "-forever", "-norc", "-quiet", "-noipv6", "-xkb",
@@ -345,7 +346,7 @@ class LocalDesktop(BackendDesktop):
                 ],
                 "x11vnc.log",
             )  # fmt: skip
-            await self._wait_for_socket(Path(self.endpoint.path), self._vnc, "x11vnc.log")
+            await self._wait_for_socket(Path(self.socket_path), self._vnc, "x11vnc.log")
         if bus is not None:
             await self._wait_for_socket(bus, None, "dbus.log", required=False)
 
@@ -369,7 +370,8 @@ class LocalDesktop(BackendDesktop):
         """
         started = self.dir / "wm-started"
         openbox = self.spec.profile == "openbox"
-        if not openbox and not self.backend.xprop:
+        xprop = self.backend.xprop
+        if not openbox and not xprop:
             return
         deadline = time.monotonic() + self.backend.start_timeout
         while time.monotonic() < deadline:
@@ -377,7 +379,7 @@ class LocalDesktop(BackendDesktop):
                 if started.exists():
                     return
             else:
-                result = await self.run([self.backend.xprop, "-root", "_NET_SUPPORTING_WM_CHECK"], timeout=10)
+                result = await self.run([xprop or "xprop", "-root", "_NET_SUPPORTING_WM_CHECK"], timeout=10)
                 if "window id" in result.stdout:
                     return
             if session.returncode is not None:
@@ -389,6 +391,7 @@ class LocalDesktop(BackendDesktop):
         """In the middle of the light desktop, how to open its menu (images/desktop/first_look.py: a few X
         requests, no process, under 100 KiB in the X server)."""
         try:
+            assert self.display is not None
             await asyncio.to_thread(first_look.show_hint, self.display, self.env["XAUTHORITY"])
         except (OSError, first_look.XError) as exc:  # only the look: the desktop works without it
             with open(self.dir / "session.log", "a") as log:
@@ -441,9 +444,10 @@ class LocalDesktop(BackendDesktop):
 
         loop.add_reader(fd, readable)
         waiter = asyncio.ensure_future(self._server.wait()) if self._server else None
+        waits: list[asyncio.Future[Any]] = [got, waiter] if waiter else [got]
         try:
             done, _ = await asyncio.wait(
-                [got, waiter] if waiter else [got],
+                waits,
                 timeout=self.backend.start_timeout,
                 return_when=asyncio.FIRST_COMPLETED,
             )
@@ -497,8 +501,9 @@ class LocalDesktop(BackendDesktop):
         # Output goes to files, not pipes: a daemon the command leaves behind (xclip -i, "app &") keeps
         # inherited pipes open, and waiting for their end would hang; with files we wait for the command.
         with contextlib.ExitStack() as files:
-            stdin = files.enter_context(tempfile.TemporaryFile(dir=self.dir)) if input is not None else subprocess.DEVNULL
+            stdin: Any = subprocess.DEVNULL
             if input is not None:
+                stdin = files.enter_context(tempfile.TemporaryFile(dir=self.dir))
                 stdin.write(input)
                 stdin.seek(0)
             out = files.enter_context(tempfile.TemporaryFile(dir=self.dir))

@@ -173,7 +173,7 @@ class Classroom:
     async def visible(self, viewer: dict[str, Any]) -> list[dict[str, Any]]:
         """The ready servers the viewer may watch: owner, server name, path, level."""
         grants = await self.grants(viewer)
-        out = []
+        out: list[dict[str, Any]] = []
         if not grants:
             return out
         for user in await self.users():

@@ -95,7 +95,7 @@ class StaticHandler(JupyterHandler, web.StaticFileHandler):
 
     @web.authenticated
     @authorized("read", resource=RESOURCE)
-    def get(self, path: str, include_body: bool = True) -> Any:
+    def get(self, path: str, include_body: bool = True) -> Any:  # type: ignore[override]
         return web.StaticFileHandler.get(self, path, include_body)
 
     def compute_etag(self) -> str | None:

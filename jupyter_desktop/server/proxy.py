@@ -95,7 +95,7 @@ class VNCProxyHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type
 
     @ws_authenticated
     @authorized("execute", resource=RESOURCE)
-    async def get(self, desktop_id: str) -> None:
+    async def get(self, desktop_id: str) -> None:  # type: ignore[override]
         try:
             session = self.ext.manager.get(desktop_id)
         except DesktopNotFoundError as exc:
@@ -116,7 +116,7 @@ class VNCProxyHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type
         # A frame's header goes out in its own small write: let it go at once (no Nagle). (Bigger fixed
         # socket buffers, tried, gave 47 ms stalls at p95 in benchmarks/bench_proxy.py: they turn off the
         # kernel's own buffer tuning.)
-        browser = self.request.connection.stream
+        browser = self.request.connection.stream  # type: ignore[union-attr]
         browser.set_nodelay(True)
         try:
             await super().get(desktop_id)
