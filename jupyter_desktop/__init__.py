@@ -13,15 +13,17 @@ from .errors import (
     DesktopBusyError,
     DesktopClosedError,
     DesktopError,
+    DesktopNotFoundError,
     DesktopStartError,
     InputLimitError,
     InvalidInputError,
+    LimitError,
     MissingDependencyError,
     RFBAuthError,
     RFBError,
     RFBProtocolError,
 )
-from .session import Window
+from .xtools import Window
 
 __version__ = "0.1.0"
 
@@ -57,10 +59,12 @@ __all__ = [
     "Window",
     "DesktopError",
     "DesktopClosedError",
+    "DesktopNotFoundError",
     "DesktopStartError",
     "InvalidInputError",
     "InputLimitError",
     "DesktopBusyError",
+    "LimitError",
     "MissingDependencyError",
     "RFBError",
     "RFBAuthError",

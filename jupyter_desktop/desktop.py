@@ -13,6 +13,8 @@ region screenshots leave the mapping alone.
 from __future__ import annotations
 
 import atexit
+import builtins
+import functools
 import io
 import math
 import re
@@ -29,10 +31,11 @@ from ._loop import LoopThread, loop_thread
 from .backends.base import DesktopSpec, LaunchedProcess, RunResult
 from .errors import DesktopClosedError, InvalidInputError
 from .manager import DesktopManager
-from .remote import RemoteSession, find_server
-from .session import Session, Window, scale_image, scaled_size
+from .protocols import DesktopHub, DesktopSession
+from .remote import ServerHub, find_server
+from .session import Session, Window
 
-__all__ = ["Desktop", "Process"]
+__all__ = ["Desktop", "Process", "LocalHub", "find_hub"]
 
 Point = tuple[int, int]
 
@@ -67,10 +70,45 @@ def _install_sigterm_handler(manager: DesktopManager) -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-def _stop_later(runner: LoopThread, stop: Callable[[], Coroutine[Any, Any, None]]) -> None:
+def _drop_later(runner: LoopThread, drop: Callable[[], Coroutine[Any, Any, None]]) -> None:
     """Finalizer of a Desktop that was garbage-collected without close()."""
     if not runner.loop.is_closed():
-        runner.loop.call_soon_threadsafe(lambda: runner.loop.create_task(stop()))
+        runner.loop.call_soon_threadsafe(lambda: runner.loop.create_task(drop()))
+
+
+class LocalHub:
+    """The desktops of this process (no Jupyter server drives them): the embedded DesktopManager."""
+
+    server_side = False
+
+    def __init__(self, manager: DesktopManager) -> None:
+        self.manager = manager
+
+    async def create(self, spec: DesktopSpec, backend: str | None = None) -> Session:
+        return await self.manager.create(spec, backend=backend)
+
+    async def get(self, desktop_id: str) -> Session:
+        return self.manager.get(desktop_id)
+
+    async def list(self) -> list[dict[str, Any]]:
+        return [s.to_dict() for s in self.manager.list()]
+
+    async def stop(self, session: Session) -> None:
+        if session.id in self.manager.sessions:
+            await self.manager.delete(session.id)
+
+    async def drop(self, session: Session, owned: bool) -> None:
+        if owned:  # a desktop this process started for that object ends with it
+            await self.stop(session)
+
+
+def find_hub(runner: LoopThread) -> DesktopHub:
+    """The Jupyter server this kernel belongs to, if it has our extension; else this process. (Called on the
+    caller's thread: the embedded manager installs its SIGTERM handler from the main thread.)"""
+    server = runner.call(find_server(), 30)
+    if server is not None:
+        return ServerHub(server)
+    return LocalHub(_embedded()[1])
 
 
 class Process:
@@ -143,22 +181,13 @@ class Desktop:
             opengl=opengl,
         )
         runner = loop_thread()
-        server = runner.call(find_server(), 30)
-        if server is not None:
-            body = {"profile": spec.profile if isinstance(spec.profile, str) else list(spec.profile),
-                    "width": width, "height": height, "depth": depth, "dpi": dpi, "opengl": opengl}  # fmt: skip
-            if env:
-                body["env"] = dict(env)
-            if backend:
-                body["backend"] = backend
-            self._adopt(runner, runner.call(RemoteSession.create(server, body), timeout), owned=True)
-        else:
-            runner, manager = _embedded()
-            self._adopt(runner, runner.call(manager.create(spec, backend=backend), timeout), owned=True)
+        hub = find_hub(runner)
+        self._adopt(runner, hub, runner.call(hub.create(spec, backend), timeout), owned=True)
 
-    def _adopt(self, runner: LoopThread, session: Session | RemoteSession, owned: bool) -> None:
-        """Set up around a session. ``owned``: garbage collection of this object stops the desktop."""
+    def _adopt(self, runner: LoopThread, hub: DesktopHub, session: DesktopSession, owned: bool) -> None:
+        """Set up around a session. ``owned``: garbage collection of this object may stop the desktop."""
         self._runner = runner
+        self._hub = hub
         self._session = session
         self._closed = False
         self._factor = (1.0, 1.0)  # screen pixels per coordinate unit
@@ -166,49 +195,14 @@ class Desktop:
         self._screen: tuple[int, int] = (0, 0)  # screen size when the mapping was set
         self._view: Any = None  # the notebook widget, made on first display
         self.id = session.id
-        # Dropping an embedded desktop we started stops it; a server's desktop outlives this object (it
-        # may be on screen in a widget, or in the launcher's tab): the server's idle timeout and close() end it.
-        on_drop = self._stop_coroutine() if owned and isinstance(session, Session) else self._release_coroutine()
-        self._finalizer = weakref.finalize(self, _stop_later, runner, on_drop)
+        self._finalizer = weakref.finalize(self, _drop_later, runner, functools.partial(hub.drop, session, owned))
         self._finalizer.atexit = False
-
-    def _stop_coroutine(self) -> Callable[[], Coroutine[Any, Any, None]]:
-        session = self._session
-        if isinstance(session, RemoteSession):
-            return session.stop
-        manager = _embedded()[1]
-        desktop_id = session.id
-
-        async def stop() -> None:
-            if desktop_id in manager.sessions:
-                await manager.delete(desktop_id)
-
-        return stop
-
-    def _release_coroutine(self) -> Callable[[], Coroutine[Any, Any, None]]:
-        """What garbage collection of an attached or server-side desktop does: let go, keep the desktop."""
-        session = self._session
-        if isinstance(session, RemoteSession):
-            return session.close_client
-
-        async def nothing() -> None:
-            return None
-
-        return nothing
 
     @classmethod
     def list(cls) -> list[dict[str, Any]]:
         """The desktops of the Jupyter server this kernel belongs to (or of this process without one)."""
         runner = loop_thread()
-        server = runner.call(find_server(), 30)
-        if server is not None:
-            return runner.call(RemoteSession.list(server), 60)
-        runner, manager = _embedded()
-
-        async def describe_all() -> list[dict[str, Any]]:
-            return [s.to_dict() for s in manager.list()]
-
-        return runner.call(describe_all(), 60)
+        return runner.call(find_hub(runner).list(), 60)
 
     @classmethod
     def attach(cls, desktop_id: str) -> Desktop:
@@ -217,14 +211,9 @@ class Desktop:
         Closing it stops that desktop; dropping it does not.
         """
         runner = loop_thread()
-        server = runner.call(find_server(), 30)
+        hub = find_hub(runner)
         self = cls.__new__(cls)
-        if server is not None:
-            session: Session | RemoteSession = runner.call(RemoteSession.attach(server, desktop_id), 60)
-        else:
-            runner, manager = _embedded()
-            session = manager.get(desktop_id)
-        self._adopt(runner, session, owned=False)
+        self._adopt(runner, hub, runner.call(hub.get(desktop_id), 60), owned=False)
         return self
 
     # ------------------------------------------------------------------ plumbing
@@ -258,14 +247,14 @@ class Desktop:
         sw, sh = self._screen
         return min(sw - 1, int((x + 0.5) * fx)), min(sh - 1, int((y + 0.5) * fy))
 
-    def _point(self, p: Sequence[float]) -> list[int]:
+    def _point(self, p: Sequence[float]) -> builtins.list[int]:
         if not isinstance(p, (list, tuple)) or len(p) != 2:
             raise InvalidInputError(f"a point is (x, y), not {p!r}")
         x, y = self._to_screen(p[0], p[1])
         return [x, y]  # type: ignore[list-item]
 
     @staticmethod
-    def _modifiers(modifiers: str | Sequence[str] | None) -> list[str] | str:
+    def _modifiers(modifiers: str | Sequence[str] | None) -> Sequence[str] | str:
         return modifiers or []
 
     # ------------------------------------------------------------------ state
@@ -288,7 +277,7 @@ class Desktop:
             return
         self._finalizer.detach()
         try:
-            self._runner.call(self._stop_coroutine()(), 60)
+            self._runner.call(self._hub.stop(self._session), 60)
         finally:
             self._closed = True
             if self._view is not None:
@@ -315,7 +304,7 @@ class Desktop:
     @property
     def _server_side(self) -> bool:
         """True when the Jupyter server holds this desktop (so the browser can reach it through the server)."""
-        return isinstance(self._session, RemoteSession)
+        return self._hub.server_side
 
     def view(self, **options: Any) -> Any:
         """The live view for a notebook cell (an anywidget with a toolbar); displaying the Desktop shows it.
@@ -375,11 +364,9 @@ class Desktop:
         ((1024, 640)) for a model-sized image; later coordinates are then read in its pixels.
         ``fresh=False`` skips the round trip that makes sure every change the server knows of is in.
         """
-        image = self._call(self._session.capture(region, fresh))
-        screen = image.size
-        if scale is not None:
-            image = scale_image(image, scaled_size(image.size, scale))
+        image = self._call(self._session.capture(region, scale, fresh))
         if region is None:
+            screen = image.size if scale is None else self._call(self._session.screen_size())
             sw, sh = self._screen = screen
             if image.size == screen:
                 self._factor, self._space = (1.0, 1.0), None
@@ -555,7 +542,7 @@ class Desktop:
 
     # ------------------------------------------------------------------ windows
 
-    def windows(self) -> list[Window]:
+    def windows(self) -> builtins.list[Window]:
         """The top-level windows: id, title, geometry, active, pid, class."""
         return self._call(self._session.windows())
 

@@ -1,18 +1,40 @@
-"""Exceptions raised by jupyter_desktop. Each message says what to do about it."""
+"""Exceptions raised by jupyter_desktop. Each message says what to do about it.
+
+::
+
+    DesktopError (RuntimeError)          anything this package raises on purpose
+    ├── DesktopClosedError               the desktop was closed, or died
+    │   └── DesktopNotFoundError (KeyError)   no desktop with that id here
+    ├── DesktopStartError                a desktop did not come up
+    ├── InvalidInputError (ValueError)   bad arguments
+    │   └── InputLimitError              too much at once (the message names the limit)
+    ├── DesktopBusyError                 a queue of action batches: try again shortly
+    ├── LimitError                       one more desktop would pass the configured maximum
+    ├── MissingDependencyError           a program the desktop needs is not installed
+    └── RFBError                         the RFB (VNC) connection failed
+        ├── RFBProtocolError
+        └── RFBAuthError
+
+Under a Jupyter server the same classes cross the wire: an error reply names the class (``"error"``), and the
+kernel raises that class again (:data:`BY_NAME`); ``TimeoutError`` is Python's own.
+"""
 
 from __future__ import annotations
 
 __all__ = [
     "DesktopError",
     "DesktopClosedError",
+    "DesktopNotFoundError",
     "DesktopStartError",
     "InvalidInputError",
     "InputLimitError",
     "DesktopBusyError",
+    "LimitError",
     "MissingDependencyError",
     "RFBError",
     "RFBProtocolError",
     "RFBAuthError",
+    "BY_NAME",
 ]
 
 
@@ -22,6 +44,13 @@ class DesktopError(RuntimeError):
 
 class DesktopClosedError(DesktopError):
     """The desktop was closed (or died); start a new one with Desktop()."""
+
+
+class DesktopNotFoundError(DesktopClosedError, KeyError):
+    """No desktop with that id here."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "desktop not found"
 
 
 class DesktopStartError(DesktopError):
@@ -41,6 +70,10 @@ class DesktopBusyError(DesktopError):
     """The desktop is busy with other requests (a queue of action batches); try again shortly."""
 
 
+class LimitError(DesktopError):
+    """Starting one more desktop would pass the configured maximum."""
+
+
 class MissingDependencyError(DesktopError):
     """A program the desktop needs is not installed; the message names the package."""
 
@@ -55,3 +88,24 @@ class RFBProtocolError(RFBError):
 
 class RFBAuthError(RFBError):
     """The VNC server refused our credentials or offered no security type we speak."""
+
+
+#: The classes an error reply may name, by name (and Python's TimeoutError).
+BY_NAME: dict[str, type[Exception]] = {
+    cls.__name__: cls
+    for cls in (
+        DesktopError,
+        DesktopClosedError,
+        DesktopNotFoundError,
+        DesktopStartError,
+        InvalidInputError,
+        InputLimitError,
+        DesktopBusyError,
+        LimitError,
+        MissingDependencyError,
+        RFBError,
+        RFBProtocolError,
+        RFBAuthError,
+        TimeoutError,
+    )
+}

@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Callable, Mapping
 
 from .backends.base import Backend, DesktopSpec
-from .errors import DesktopError, InvalidInputError
+from .errors import DesktopNotFoundError, InvalidInputError, LimitError
 from .session import Session
 
 __all__ = ["DesktopManager", "BACKENDS", "DesktopNotFoundError", "LimitError"]
@@ -32,17 +32,6 @@ def _docker() -> Backend:
 
 #: Backend factories by name.
 BACKENDS: dict[str, Callable[[], Backend]] = {"local": _local, "docker": _docker}
-
-
-class DesktopNotFoundError(DesktopError, KeyError):
-    """No desktop with that id here."""
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else "desktop not found"
-
-
-class LimitError(DesktopError):
-    """Starting one more desktop would pass the configured maximum."""
 
 
 class DesktopManager:

@@ -1,7 +1,11 @@
-"""The kernel's side of the server: find the Jupyter server, and drive its desktops over REST.
+"""The kernel's side of the server: find the Jupyter server, and drive its desktops.
 
 ``RemoteSession`` has the same async methods as :class:`~jupyter_desktop.session.Session`, so
-``Desktop`` works the same whether its desktop lives in this process or under the server.
+``Desktop`` works the same whether its desktop lives in this process or under the server. Screen and input go
+over RFB as in process (:mod:`jupyter_desktop.screen`): the session opens the server's own authenticated
+WebSocket proxy to the desktop and keeps a mirror of its framebuffer, so a screenshot costs no HTTP request and
+a click is a few bytes on an open connection. Lifecycle, programs, windows, the pointer's position and the
+clipboard go over the REST API.
 
 The server is found, in order, from: the variables the server extension puts in the server's environment
 (kernels inherit them), the runtime file ``jpserver-<pid>.json`` of the kernel's parent server, and
@@ -11,7 +15,6 @@ with none, ``Desktop`` runs its desktop in-process.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
@@ -20,13 +23,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 import httpx
-from PIL import Image
 
-from .backends.base import LaunchedProcess, RunResult
+from . import actions as _actions
+from .backends.base import DesktopSpec, LaunchedProcess, RunResult
 from .errors import (
+    BY_NAME,
     DesktopBusyError,
     DesktopClosedError,
     DesktopError,
@@ -34,10 +38,14 @@ from .errors import (
     InputLimitError,
     InvalidInputError,
     MissingDependencyError,
+    RFBError,
 )
-from .session import Window
+from .rfb import RFBClient
+from .rfb.connect import WebSocketRefused, open_websocket_streams
+from .screen import RFBScreen
+from .xtools import Window
 
-__all__ = ["Server", "find_server", "RemoteSession", "RemoteProcess"]
+__all__ = ["Server", "find_server", "ServerHub", "RemoteSession", "RemoteProcess"]
 
 API = "desktop/api/desktops"
 PROBE_TIMEOUT = 2.0
@@ -94,13 +102,18 @@ async def find_server() -> Server | None:
 
 
 def _raise_for(response: httpx.Response) -> None:
-    """Turn an error response back into the exception the server-side call raised."""
+    """Turn an error response back into the exception the server-side call raised: the class its body names
+    (``"error"``), else one that fits its status."""
     if response.status_code < 400:
         return
     try:
-        message = response.json().get("message") or response.reason_phrase
-    except ValueError:
-        message = response.text[:500] or response.reason_phrase
+        body = response.json()
+        message = body.get("message") or response.reason_phrase
+        kind = BY_NAME.get(body.get("error") or "")
+    except (ValueError, AttributeError):
+        message, kind = response.text[:500] or response.reason_phrase, None
+    if kind is not None:
+        raise kind(message)
     status = response.status_code
     if status == 413:
         raise InputLimitError(message)
@@ -118,6 +131,35 @@ def _raise_for(response: httpx.Response) -> None:
     if status in (401, 403):
         raise DesktopError(f"the Jupyter server refused us ({status}): {message}. Is the token right?")
     raise DesktopError(f"the Jupyter server answered {status}: {message}")
+
+
+class ServerHub:
+    """The desktops of a Jupyter server with our extension (its REST API; screen and input over its RFB proxy)."""
+
+    server_side = True
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+
+    async def create(self, spec: DesktopSpec, backend: str | None = None) -> RemoteSession:
+        body = spec.to_json()
+        if backend:
+            body["backend"] = backend
+        return await RemoteSession.create(self.server, body)
+
+    async def get(self, desktop_id: str) -> RemoteSession:
+        return await RemoteSession.attach(self.server, desktop_id)
+
+    async def list(self) -> list[dict[str, Any]]:
+        return await RemoteSession.listing(self.server)
+
+    async def stop(self, session: RemoteSession) -> None:
+        await session.stop()
+
+    async def drop(self, session: RemoteSession, owned: bool) -> None:
+        # the server's desktop outlives the object: it may be on screen in a widget or the launcher's tab; the
+        # server's idle timeout and close() end it
+        await session.close_client()
 
 
 class RemoteProcess(LaunchedProcess):
@@ -154,14 +196,18 @@ class RemoteProcess(LaunchedProcess):
         self._returncode = data["returncode"]
 
 
-class RemoteSession:
-    """A desktop that lives under a Jupyter server, driven through its REST API."""
+class RemoteSession(RFBScreen):
+    """A desktop that lives under a Jupyter server: screen and input over the server's RFB WebSocket proxy,
+    the rest through its REST API."""
 
-    def __init__(self, client: httpx.AsyncClient, info: dict[str, Any]) -> None:
+    def __init__(self, client: httpx.AsyncClient, info: dict[str, Any], sock: str | None = None) -> None:
         self.client = client
         self.info = info
         self.id: str = info["id"]
         self._path = f"{API}/{quote(self.id)}"
+        self._sock = sock
+        self.rfb: RFBClient | None = None
+        self._init_screen()
 
     @classmethod
     async def create(cls, server: Server, body: dict[str, Any]) -> RemoteSession:
@@ -169,23 +215,28 @@ class RemoteSession:
         try:
             response = await client.post(API, json=body, timeout=180)
             _raise_for(response)
+            session = cls(client, response.json(), server.sock)
+            await session.connected()
         except BaseException:
             await client.aclose()
             raise
-        return cls(client, response.json())
+        return session
 
     @classmethod
     async def attach(cls, server: Server, desktop_id: str) -> RemoteSession:
         client = server.client()
-        response = await client.get(f"{API}/{quote(desktop_id)}")
-        if response.status_code == 404:
+        try:
+            response = await client.get(f"{API}/{quote(desktop_id)}")
+            _raise_for(response)  # DesktopNotFoundError (a DesktopClosedError) when there is none
+            session = cls(client, response.json(), server.sock)
+            await session.connected()
+        except BaseException:
             await client.aclose()
-            raise DesktopClosedError(f"no desktop {desktop_id!r} on the Jupyter server at {server.url}")
-        _raise_for(response)
-        return cls(client, response.json())
+            raise
+        return session
 
     @staticmethod
-    async def list(server: Server) -> list[dict[str, Any]]:
+    async def listing(server: Server) -> list[dict[str, Any]]:
         async with server.client() as client:
             response = await client.get(API)
             _raise_for(response)
@@ -206,12 +257,44 @@ class RemoteSession:
             return response.json()
         return response
 
-    # ------------------------------------------------------------------ state
+    # ------------------------------------------------------------------ the RFB connection
 
-    async def screen_size(self) -> tuple[int, int]:
-        data = await self._request("GET", "size")
-        self.info.update(data)
-        return data["width"], data["height"]
+    def _vnc_url(self) -> tuple[str, dict[str, str]]:
+        """The desktop's RFB WebSocket on the server, and the headers that authenticate us there."""
+        url = str(self.client.base_url.join(f"{self._path}/vnc"))
+        return "ws" + url[4:] if url.startswith("http") else url, dict(self.client.headers)
+
+    async def connected(self) -> RFBClient:
+        """The kernel's RFB connection to the desktop, opened again when it closed while the desktop runs (the
+        desktop restarted, the server's proxy was restarted)."""
+        rfb = self.rfb
+        if rfb is not None and not rfb.closed:
+            return rfb
+        if rfb is not None:
+            self.rfb = None
+            await rfb.close()
+        if self.info.get("status") == "stopped":
+            raise DesktopClosedError(f"desktop {self.id} was closed; start a new one with Desktop()")
+        url, headers = self._vnc_url()
+        try:
+            rfb = await RFBClient.open_websocket(url, headers=headers, sock=self._sock, timeout=20)
+        except WebSocketRefused as exc:
+            info = await self.describe()  # why: gone (404 raises DesktopClosedError), failed, or refused
+            if info.get("status") == "error":
+                raise DesktopClosedError(f"desktop {self.id} failed: {info.get('error')}. Call restart() to start it again.") from None
+            raise DesktopError(f"the Jupyter server refused the desktop's RFB WebSocket ({exc.status}): {exc}") from None
+        except (RFBError, OSError) as exc:
+            raise DesktopError(f"cannot open the desktop's RFB stream through the Jupyter server: {exc}") from None
+        self.rfb = rfb
+        self.input = _actions.InputState(rfb.width // 2, rfb.height // 2, self.input.buttons, self.input.keys_down)
+        return rfb
+
+    async def _close_rfb(self) -> None:
+        rfb, self.rfb = self.rfb, None
+        if rfb is not None:
+            await rfb.close()
+
+    # ------------------------------------------------------------------ state
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.info)
@@ -223,6 +306,7 @@ class RemoteSession:
         return dict(self.info)
 
     async def stop(self) -> None:
+        await self._close_rfb()
         try:
             await self._request("DELETE")
         except DesktopClosedError:
@@ -232,83 +316,38 @@ class RemoteSession:
             await self.client.aclose()
 
     async def restart(self) -> None:
+        await self._close_rfb()
         self.info = await self._request("POST", "restart", timeout=180)
+        await self.connected()
 
     async def close_client(self) -> None:
+        await self._close_rfb()
         await self.client.aclose()
 
-    # ------------------------------------------------------------------ screen and input
-
-    async def capture(self, region: Sequence[int] | None = None, fresh: bool = True) -> Image.Image:
-        query = {"format": "raw", "fresh": "1" if fresh else "0"}
-        if region is not None:
-            if not isinstance(region, (list, tuple)) or len(region) != 4:
-                raise InvalidInputError(f"region must be (x, y, width, height), not {region!r}")
-            query["region"] = ",".join(str(v) for v in region)
-        response = await self._request("GET", "screenshot?" + urlencode(query))
-        width, height = int(response.headers["X-Width"]), int(response.headers["X-Height"])
-        if region is None:
-            self.info.update(width=width, height=height)
-        return Image.frombytes("RGB", (width, height), response.content)
+    # ------------------------------------------------------------------ screen and input (the rest: RFBScreen)
 
     async def open_rfb(self) -> tuple[Any, Any]:
-        """The server's WebSocket proxy to this desktop, for a viewer tunnelled through the kernel (a page
-        that cannot reach the server itself: VS Code). Same shape as ``Session.open_rfb``."""
-        from tornado.httpclient import HTTPRequest
-        from tornado.websocket import websocket_connect
-
-        url = str(self.client.base_url.join(f"{self._path}/vnc")).replace("http", "ws", 1)
-        # Messages are gathered as they come, so that one read() takes all that arrived since the last: the
-        # tunnel paces its comm messages, and one comm message per WebSocket message would cap the throughput.
-        pending = bytearray()
-        arrived = asyncio.Event()
-        ended = False
-
-        def on_message(message: str | bytes | None) -> None:
-            nonlocal ended
-            if message is None:
-                ended = True
-            else:
-                pending.extend(message if isinstance(message, bytes) else message.encode())
-            arrived.set()
-
-        ws = await websocket_connect(
-            HTTPRequest(url, headers=dict(self.client.headers)), subprotocols=["binary"], on_message_callback=on_message
-        )
-        # Input events are small writes: without TCP_NODELAY, Nagle holds one back until the previous is
-        # acknowledged (up to 40 ms of delayed ACK).
-        if ws.protocol is not None:
-            ws.protocol.set_nodelay(True)
-
-        async def read(n: int) -> bytes:
-            while not pending and not ended:
-                arrived.clear()
-                await arrived.wait()
-            data = bytes(pending[:n])
-            del pending[:n]
-            return data
+        """A fresh RFB stream through the server's WebSocket proxy, for a viewer tunnelled through the kernel (a
+        page that cannot reach the server itself: VS Code). Same shape as ``Session.open_rfb``."""
+        url, headers = self._vnc_url()
+        reader, writer = await open_websocket_streams(url, headers=headers, sock=self._sock, timeout=20)
 
         def write(data: bytes | None) -> None:
             if data is None:
-                ws.close()
+                writer.close()
             else:
-                ws.write_message(data, binary=True)
+                writer.write(data)
 
-        return read, write
-
-    async def perform(self, actions: Sequence[Mapping[str, Any]]) -> None:
-        await self._request("POST", "actions", json={"actions": list(actions)}, timeout=600)
+        return reader.read, write
 
     async def pointer_position(self) -> tuple[int, int]:
         data = await self._request("GET", "pointer")
         return data["x"], data["y"]
 
-    async def wait_until_stable(self, quiet: float = 0.5, timeout: float = 10.0) -> bool:
-        data = await self._request("POST", "stable", json={"quiet": quiet, "timeout": timeout}, timeout=timeout + 30)
-        return data["stable"]
-
     async def resize(self, width: int, height: int) -> None:
         self.info.update(await self._request("PUT", "size", json={"width": width, "height": height}))
+        rfb = await self.connected()
+        await rfb.sync()  # the new size is in the mirror before anyone reads it
 
     async def get_clipboard(self) -> str:
         return (await self._request("GET", "clipboard"))["text"]
@@ -347,8 +386,15 @@ class RemoteSession:
             body["cwd"] = cwd
         return RemoteProcess(self, await self._request("POST", "processes", json=body))
 
-    async def open(self, target: str) -> RemoteProcess:
-        return RemoteProcess(self, await self._request("POST", "processes", json={"open": target}))
+    async def open(
+        self, target: str, *, env: Mapping[str, str] | None = None, cwd: str | None = None
+    ) -> RemoteProcess:
+        body: dict[str, Any] = {"open": target}
+        if env:
+            body["env"] = dict(env)
+        if cwd:
+            body["cwd"] = cwd
+        return RemoteProcess(self, await self._request("POST", "processes", json=body))
 
     async def windows(self) -> list[Window]:
         return [Window(**w) for w in await self._request("GET", "windows")]

@@ -1,26 +1,22 @@
 """One running desktop as the manager holds it: backend handle, RFB control client, status, input state.
 
 Everything here is async and runs on one event loop (the server's, or the embedded manager's thread).
-Screens and input go over RFB; apps, windows and the pointer position over the backend's exec channel.
+Screens and input go over RFB (:mod:`jupyter_desktop.screen`, shared with the kernel's server-backed session);
+apps, windows and the pointer position over the backend's exec channel.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import shlex
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
 from typing import Any
-
-from PIL import Image
 
 from . import actions as _actions
 from .backends.base import Backend, BackendDesktop, DesktopSpec, LaunchedProcess, RunResult, check_argv, check_env
 from .errors import (
-    DesktopBusyError,
     DesktopClosedError,
     DesktopError,
     InputLimitError,
@@ -30,138 +26,17 @@ from .errors import (
 )
 from .rfb import RFBClient
 from .rfb.connect import open_streams
+from .screen import RFBScreen, check_clipboard_text, check_region
+from .xtools import POINTER_COMMAND, TOOLS, WINDOWS_SCRIPT, Window, missing_tool, parse_pointer, parse_windows
 
-__all__ = ["Session", "Window", "STATUSES", "scale_image", "scaled_size"]
+__all__ = ["Session", "Window", "STATUSES"]
 
 STATUSES = ("starting", "running", "stopping", "stopped", "error")
 
 MAX_INPUT = 1 << 20  # bytes given to a command's standard input
 MAX_TIMEOUT = 3600.0  # seconds a command may run
-MAX_CLIPBOARD = 1 << 20  # characters put on the clipboard
-MAX_QUEUE_WAIT = 30.0  # seconds a batch of actions waits for the ones before it
-MAX_STABLE_WAIT = 600.0  # seconds wait_until_stable may wait
-EFFECT_GRACE = 0.5  # seconds an input's effect has to show before wait_until_stable counts quiet time
 
-_TOOLS = {"xdotool": "xdotool", "wmctrl": "wmctrl", "xprop": "x11-utils", "xwininfo": "x11-utils", "xdg-open": "xdg-utils", "xclip": "xclip"}
-
-# One exec lists the windows: ids, pids, classes and titles from wmctrl when a window manager speaks
-# EWMH (else the root's visible children from xdotool), and true geometry from xwininfo's tree (wmctrl
-# and xdotool count the frame decoration twice under reparenting window managers).
-_WINDOWS_SCRIPT = r"""
-if command -v wmctrl >/dev/null 2>&1 && wmctrl -m >/dev/null 2>&1; then
-  echo wmctrl
-  wmctrl -lpx
-else
-  command -v xdotool >/dev/null 2>&1 || { echo "missing xdotool" >&2; exit 127; }
-  echo xdotool
-  for w in $(xdotool search --onlyvisible --maxdepth 1 --name '' 2>/dev/null); do
-    printf '%s\t%s\t' "$w" "$(xdotool getwindowpid "$w" 2>/dev/null)"
-    xdotool getwindowname "$w"
-  done
-fi
-echo '--tree--'
-command -v xwininfo >/dev/null 2>&1 || { echo "missing xprop xwininfo" >&2; exit 127; }
-xwininfo -root -tree
-echo '--active--'
-xprop -root _NET_ACTIVE_WINDOW 2>/dev/null || xdotool getactivewindow 2>/dev/null || true
-"""
-_TREE_LINE = re.compile(r"^\s*(0x[0-9a-f]+) .*?\s(\d+)x(\d+)[+-]-?\d+[+-]-?\d+\s+\+(-?\d+)\+(-?\d+)\s*$")
-
-
-@dataclass(frozen=True)
-class Window:
-    """A top-level window on the desktop."""
-
-    id: int
-    title: str
-    x: int
-    y: int
-    width: int
-    height: int
-    active: bool = False
-    pid: int | None = None
-    wm_class: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def scale_image(image: Image.Image, size: tuple[int, int]) -> Image.Image:
-    """Resize for a model. Shrinking averages areas (crisp text, and faster than bilinear: 6 ms vs
-    9 ms for 1280x800 -> 1024x640); whole factors use ``reduce`` (under 1 ms for a half)."""
-    if image.size == size:
-        return image
-    fx, fy = image.width / size[0], image.height / size[1]
-    if fx == fy and fx.is_integer() and fx > 1:
-        return image.reduce(int(fx))
-    shrinking = size[0] <= image.width and size[1] <= image.height
-    return image.resize(size, Image.Resampling.BOX if shrinking else Image.Resampling.BILINEAR)
-
-
-MAX_SCALED = 8192  # pixels on either side of a scaled screenshot
-
-
-def scaled_size(size: tuple[int, int], scale: float | Sequence[int]) -> tuple[int, int]:
-    """The size of an image of ``size`` scaled by a factor in (0, 4], or to a (width, height)."""
-    if isinstance(scale, (int, float)) and not isinstance(scale, bool):
-        if not 0 < scale <= 4:  # NaN fails this too
-            raise InvalidInputError(f"scale must be a factor in (0, 4] or a (width, height), not {scale!r}")
-        out = (max(1, round(size[0] * scale)), max(1, round(size[1] * scale)))
-    elif isinstance(scale, (list, tuple)) and len(scale) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in scale):
-        out = (scale[0], scale[1])
-    else:
-        raise InvalidInputError(f"scale must be a factor (0.5) or a size (1024, 640), not {scale!r}")
-    if not all(0 < v <= MAX_SCALED for v in out):
-        raise InputLimitError(f"a scaled screenshot of {out[0]}x{out[1]}: each side must be 1..{MAX_SCALED} pixels")
-    return out
-
-
-def _parse_windows(text: str) -> list[Window]:
-    listing, _, rest = text.partition("--tree--")
-    tree, _, active_part = rest.partition("--active--")
-    geometry = {}
-    for line in tree.splitlines():
-        m = _TREE_LINE.match(line)
-        if m:
-            wid, w, h, x, y = m.groups()
-            geometry[int(wid, 16)] = (int(x), int(y), int(w), int(h))
-    active = None
-    for token in active_part.replace(",", " ").split():
-        with contextlib.suppress(ValueError):
-            active = int(token, 0)
-    lines = listing.strip().splitlines()
-    windows = []
-    for line in lines[1:]:
-        if lines[0] == "wmctrl":
-            parts = line.split(None, 5)
-            if len(parts) < 5:
-                continue
-            wid, pid, wm_class = int(parts[0], 16), int(parts[2]) or None, parts[3]
-            title = parts[5] if len(parts) > 5 else ""
-        else:
-            wid_text, _, rest = line.partition("\t")
-            pid_text, _, title = rest.partition("\t")
-            if not wid_text.isdigit():
-                continue
-            wid, pid, wm_class = int(wid_text), int(pid_text) if pid_text.isdigit() else None, "N/A"
-        if wid in geometry:
-            windows.append(Window(wid, title, *geometry[wid], wid == active, pid, None if wm_class == "N/A" else wm_class))
-    return windows
-
-
-async def _compile(
-    actions: Sequence[Mapping[str, Any]], state: _actions.InputState, size: tuple[int, int]
-) -> tuple[list[Any], _actions.InputState]:
-    big = isinstance(actions, (list, tuple)) and (
-        len(actions) > 100
-        or sum(len(a.get("text", "")) for a in actions if isinstance(a, Mapping) and isinstance(a.get("text"), str)) > 2000
-    )
-    if big:
-        return await asyncio.to_thread(_actions.compile_actions, actions, state, size)
-    return _actions.compile_actions(actions, state, size)
-
-
-class Session:
+class Session(RFBScreen):
     """A desktop: its spec, backend, RFB client and lifecycle (starting → running → stopped/error)."""
 
     def __init__(self, desktop_id: str, spec: DesktopSpec, backend: Backend, owner: str | None = None) -> None:
@@ -175,10 +50,8 @@ class Session:
         self.last_activity = self.created  # the server's note_activity() moves it: real use, not polls
         self.desktop: BackendDesktop | None = None
         self.rfb: RFBClient | None = None
-        self.input = _actions.InputState()
         self.processes: dict[int, LaunchedProcess] = {}
-        self._input_lock = asyncio.Lock()
-        self.last_input = 0.0  # time.monotonic() when our last input event was sent
+        self._init_screen()
         self._death_task: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -306,33 +179,11 @@ class Session:
         rfb = self.check()
         return rfb.width, rfb.height
 
-    async def screen_size(self) -> tuple[int, int]:
-        return self.size
-
-    async def capture(self, region: Sequence[int] | None = None, fresh: bool = True) -> Image.Image:
-        """The screen (or ``region`` = (x, y, width, height)) as an RGB image, straight from the mirror."""
-        rfb = self.check()
-        if fresh:
-            await rfb.sync()
-        x, y, w, h = self.check_region(region)
-        view = rfb.framebuffer[y : y + h, x : x + w]
-        # One pass from the RGBX mirror into a new RGB image (a copy: the mirror keeps changing).
-        return Image.frombytes("RGB", (w, h), view if view.flags.c_contiguous else view.tobytes(), "raw", "RGBX")
+    async def connected(self) -> RFBClient:
+        return self.check()
 
     def check_region(self, region: Sequence[int] | None) -> tuple[int, int, int, int]:
-        width, height = self.size
-        if region is None:
-            return 0, 0, width, height
-        if (
-            not isinstance(region, (list, tuple))
-            or len(region) != 4
-            or not all(isinstance(v, int) and not isinstance(v, bool) for v in region)
-        ):
-            raise InvalidInputError(f"region must be (x, y, width, height) in integers, not {region!r}")
-        x, y, w, h = region
-        if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > width or y + h > height:
-            raise InvalidInputError(f"region {tuple(region)} is not inside the {width}x{height} screen")
-        return x, y, w, h
+        return check_region(region, self.size)
 
     async def open_rfb(self) -> tuple[Any, Any]:
         """A fresh connection to the desktop's VNC server, for a viewer tunnelled through the kernel:
@@ -347,32 +198,6 @@ class Session:
                 writer.write(data)
 
         return reader.read, write
-
-    async def wait_until_stable(self, quiet: float = 0.5, timeout: float = 10.0) -> bool:
-        """Wait until the screen has not changed for ``quiet`` seconds; False if ``timeout`` came first.
-
-        The quiet time counts from this call at the earliest (a screen that was still before an action says
-        nothing about the action's effect), and from the last change seen. When input was sent and nothing
-        changed since, its effect gets ``EFFECT_GRACE`` seconds to show before the quiet time starts.
-        """
-        for name, value in (("quiet", quiet), ("timeout", timeout)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_STABLE_WAIT:
-                raise InvalidInputError(f"{name} must be a number of seconds in 0..{MAX_STABLE_WAIT:g}, not {value!r}")
-        start = time.monotonic()
-        deadline = start + timeout
-        while True:
-            rfb = self.check()
-            await rfb.sync()
-            now = time.monotonic()
-            since = max(start, rfb.last_change)
-            if self.last_input > rfb.last_change:  # nothing has changed since our last input: not yet
-                since = max(since, self.last_input + EFFECT_GRACE)
-            still = now - since
-            if still >= quiet:
-                return True
-            if now >= deadline:
-                return False
-            await asyncio.sleep(max(0.01, min(quiet - still, deadline - now, 0.05)))
 
     async def resize(self, width: int, height: int) -> None:
         DesktopSpec(width=width, height=height)  # validates the numbers
@@ -390,46 +215,13 @@ class Session:
 
     # ------------------------------------------------------------------ input
 
-    async def perform(self, actions: Sequence[Mapping[str, Any]]) -> None:
-        """Validate a batch of actions (see :mod:`jupyter_desktop.actions`) and send it."""
-        rfb = self.check()
-        # Check before waiting in line (a bad batch fails at once); a big batch compiles off the event loop
-        # (100k characters take ~0.1 s), which serves every other request and viewer meanwhile.
-        state, size = self.input, (rfb.width, rfb.height)
-        compiled = await _compile(actions, state, size)
-        try:
-            await asyncio.wait_for(self._input_lock.acquire(), MAX_QUEUE_WAIT)
-        except asyncio.TimeoutError:
-            raise DesktopBusyError(
-                f"desktop {self.id} is still busy with earlier batches of actions after {MAX_QUEUE_WAIT:g} s; "
-                "try again, or send fewer or shorter batches at once"
-            ) from None
-        try:
-            rfb = self.check()
-            steps, after = compiled
-            if _actions.needs_pointer(actions):
-                x, y = await self.pointer_position()
-                state = _actions.InputState(x, y, self.input.buttons, self.input.keys_down)
-                steps, after = await _compile(actions, state, (rfb.width, rfb.height))
-            elif self.input != state or size != (rfb.width, rfb.height):  # changed while this batch waited
-                steps, after = await _compile(actions, self.input, (rfb.width, rfb.height))
-            self.last_input = time.monotonic()
-            try:
-                await _actions.execute(steps, rfb)
-            finally:
-                self.last_input = time.monotonic()
-            self.input = after
-        finally:
-            self._input_lock.release()
-
     async def pointer_position(self) -> tuple[int, int]:
         """Where the pointer really is (a person may have moved it in the browser)."""
-        result = await self._tool(["xdotool", "getmouselocation", "--shell"])
-        values = dict(line.split("=", 1) for line in result.stdout.split() if "=" in line)
-        try:
-            return int(values["X"]), int(values["Y"])
-        except (KeyError, ValueError):
-            raise DesktopError(f"xdotool gave no pointer position: {result.stdout!r} {result.stderr!r}") from None
+        result = await self._tool(POINTER_COMMAND)
+        position = parse_pointer(result)
+        if position is None:
+            raise DesktopError(f"xdotool gave no pointer position: {result.stdout!r} {result.stderr!r}")
+        return position
 
     # ------------------------------------------------------------------ clipboard
 
@@ -447,10 +239,7 @@ class Session:
         return result.stdout if result.returncode == 0 else ""
 
     async def set_clipboard(self, text: str) -> None:
-        if not isinstance(text, str):
-            raise InvalidInputError(f"clipboard text must be a string, not {type(text).__name__}")
-        if len(text) > MAX_CLIPBOARD:
-            raise InputLimitError(f"clipboard text of {len(text)} characters; the limit is {MAX_CLIPBOARD}")
+        check_clipboard_text(text)
         rfb = self.check()
         if rfb.extended_clipboard:
             await rfb.set_clipboard(text)
@@ -488,14 +277,9 @@ class Session:
         try:
             result = await self._backend_desktop().run(argv, timeout=timeout)
         except InvalidInputError:
-            raise MissingDependencyError(
-                f"{argv[0]} is not installed in the desktop; install it with: sudo apt-get install {_TOOLS.get(argv[0], argv[0])}"
-            ) from None
+            raise missing_tool(argv[0]) from None
         if result.returncode == 127:
-            missing = next((t for t in _TOOLS if t in result.stderr), argv[0])
-            raise MissingDependencyError(
-                f"{missing} is not installed in the desktop; install it with: sudo apt-get install {_TOOLS.get(missing, missing)}"
-            )
+            raise missing_tool(next((t for t in TOOLS if t in result.stderr), argv[0]))
         return result
 
     async def run(
@@ -545,8 +329,8 @@ class Session:
         return await self.launch(["xdg-open", target], env=env, cwd=cwd)
 
     async def windows(self) -> list[Window]:
-        result = await self._tool(["sh", "-c", _WINDOWS_SCRIPT])
-        return _parse_windows(result.stdout)
+        result = await self._tool(["sh", "-c", WINDOWS_SCRIPT])
+        return parse_windows(result.stdout)
 
     async def window_command(self, window_id: int, what: str) -> None:
         if all(w.id != window_id for w in await self.windows()):  # wmctrl says nothing of unknown ids

@@ -15,7 +15,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from jupyter_desktop import Desktop, DesktopClosedError, InvalidInputError
+from jupyter_desktop import (
+    Desktop,
+    DesktopClosedError,
+    DesktopNotFoundError,
+    InputLimitError,
+    InvalidInputError,
+    LimitError,
+)
 from jupyter_desktop.remote import RemoteSession
 
 from .conftest import CLEAN_SHELL, eventually, marked, read_text
@@ -33,17 +40,22 @@ def free_port() -> int:
 class JupyterServer:
     """`jupyter server` as its own process, with our extension enabled by its installed config."""
 
-    def __init__(self, root: Path, port: int | None = None) -> None:
+    def __init__(
+        self, root: Path, port: int | None = None, *, base_url: str = "/", sock: str | None = None, args: tuple[str, ...] = ()
+    ) -> None:
         self.root = root
         self.runtime = root / "runtime"
         self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
+        self.sock = sock  # listen on this unix socket instead of TCP
+        self.url = f"http://{'localhost' if sock else f'127.0.0.1:{self.port}'}{base_url}"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_DESKTOP_")}
         self.env["JUPYTER_RUNTIME_DIR"] = str(self.runtime)
         self.log = open(root / f"server-{self.port}.log", "ab")  # noqa: SIM115
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "jupyter_server", "--allow-root", "--no-browser", f"--port={self.port}",
-             "--ServerApp.port_retries=0", f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={root}"],
+            [sys.executable, "-m", "jupyter_server", "--allow-root", "--no-browser",
+             *([f"--sock={sock}"] if sock else [f"--port={self.port}", "--ServerApp.port_retries=0"]),
+             f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={root}", f"--ServerApp.base_url={base_url}",
+             *args],
             env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         eventually(self.ready, timeout=60, what="jupyter server up")
@@ -51,7 +63,7 @@ class JupyterServer:
     def ready(self) -> bool:
         assert self.process.poll() is None, (self.root / f"server-{self.port}.log").read_text()[-3000:]
         try:
-            return httpx.get(self.url + "desktop/api/desktops", headers=self.auth, timeout=2).status_code == 200
+            return self.api("GET", timeout=2).status_code == 200
         except httpx.HTTPError:
             return False
 
@@ -59,8 +71,10 @@ class JupyterServer:
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"token {TOKEN}"}
 
-    def api(self, method: str, path: str = "", **kwargs) -> httpx.Response:
-        return httpx.request(method, self.url + "desktop/api/desktops" + path, headers=self.auth, timeout=120, **kwargs)
+    def api(self, method: str, path: str = "", timeout: float = 120, **kwargs) -> httpx.Response:
+        transport = httpx.HTTPTransport(uds=self.sock) if self.sock else None
+        with httpx.Client(headers=self.auth, timeout=timeout, transport=transport) as client:
+            return client.request(method, self.url + "desktop/api/desktops" + path, **kwargs)
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
         if self.process.poll() is None:
@@ -242,3 +256,92 @@ def test_widget_tunnel_relays_the_server_proxy(as_kernel, monkeypatch):
         front.post({"type": "tunnel", "op": "close", "channel": "vs"})
         eventually(lambda: any(e.get("op") == "closed" for e in front.events), what="tunnel closed")
         eventually(lambda: not view._channels, what="channel gone")
+
+
+# ------------------------------------------------------------------------------------------ screen and input over RFB
+
+
+def requests_of(d: Desktop) -> list[str]:
+    """The REST requests the Desktop's session makes from now on (recorded as they go)."""
+    seen: list[str] = []
+    client = d._session.client
+    original = client.request
+
+    async def request(method: str, url: str, *args, **kwargs):
+        seen.append(f"{method} {url}")
+        return await original(method, url, *args, **kwargs)
+
+    client.request = request
+    return seen
+
+
+def drive_over_rfb(d: Desktop, colour: bool = True) -> None:
+    """Screenshots and input reach the desktop, and not one REST request carries them: the kernel's session
+    speaks RFB through the server's WebSocket proxy."""
+    assert d._session.rfb is not None and not d._session.rfb.closed
+    seen = requests_of(d)
+    width, height = d.screenshot().size
+    d.left_click(123, 45)
+    d.move_mouse(width - 7, height - 5)
+    d.press("shift")
+    small = d.screenshot(scale=0.5)
+    assert small.size == (width // 2, height // 2)
+    assert not [r for r in seen if "/screenshot" in r or "/actions" in r], seen
+    assert d.get_cursor_position() == (width // 2 - 4, height // 2 - 3)  # in the scaled screenshot's pixels
+    d.screenshot()
+    assert "x:%d y:%d" % (width - 7, height - 5) in d.run("xdotool getmouselocation").stdout
+    if colour:
+        assert d.run("xsetroot -solid '#ff8000'").returncode == 0
+        assert d.screenshot().getpixel((width - 1, height - 1)) == (255, 128, 0)
+
+
+def test_screen_and_input_go_over_rfb(as_kernel):
+    with Desktop(profile="none", width=640, height=400) as d:
+        drive_over_rfb(d)
+        # the kernel's connection is gone (the server's proxy restarted it, a network blip): the next call
+        # opens another
+        first = d._session.rfb
+        d._call(first.close())
+        assert d.screenshot().size == (640, 400) and d._session.rfb is not first
+        d.restart()  # a new desktop process behind the same id: a new RFB stream too
+        drive_over_rfb(d, colour=False)
+    assert d._session.rfb is None  # closed with the desktop
+
+
+def test_rfb_through_a_server_on_a_unix_socket_under_a_base_url(tmp_path, monkeypatch):
+    """A server listening on a unix socket (--sock) under a prefix, as JupyterHub's /user/<name>/."""
+    sock = str(tmp_path / "jupyter.sock")
+    srv = JupyterServer(tmp_path, base_url="/user/alice/", sock=sock)
+    try:
+        monkeypatch.setenv("JUPYTER_DESKTOP_URL", srv.url)
+        monkeypatch.setenv("JUPYTER_DESKTOP_TOKEN", TOKEN)
+        monkeypatch.setenv("JUPYTER_DESKTOP_SOCK", sock)
+        with Desktop(profile="none", width=640, height=400) as d:
+            assert isinstance(d._session, RemoteSession) and srv.api("GET").json()[0]["id"] == d.id
+            drive_over_rfb(d)
+    finally:
+        srv.stop()
+
+
+def test_docker_desktop_over_rfb_from_a_kernel(as_kernel):
+    with Desktop(profile="none", width=640, height=400, backend="docker") as d:
+        assert d.info["backend"] == "docker"
+        drive_over_rfb(d, colour=False)
+
+
+def test_errors_cross_the_wire_by_class(tmp_path, monkeypatch):
+    """The kernel raises the class the server raised: LimitError (the server's maximum) is not the other 429,
+    DesktopBusyError; InputLimitError stays itself."""
+    srv = JupyterServer(tmp_path, args=("--DesktopExtension.max_desktops=1",))
+    try:
+        monkeypatch.setenv("JUPYTER_DESKTOP_URL", srv.url)
+        monkeypatch.setenv("JUPYTER_DESKTOP_TOKEN", TOKEN)
+        with Desktop(profile="none", width=320, height=200) as d:
+            with pytest.raises(LimitError, match="1"):
+                Desktop(profile="none")
+            with pytest.raises(InputLimitError):
+                d.run("cat", input="x" * (2 << 20))
+            with pytest.raises(DesktopNotFoundError):
+                Desktop.attach("nosuchdesktop")
+    finally:
+        srv.stop()

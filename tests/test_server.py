@@ -282,7 +282,7 @@ def test_bad_requests_get_4xx_with_a_message(call, desktop_id, method, path, bod
 def test_a_queue_of_action_batches_is_bounded(call, jp_asyncio_loop, jp_fetch, jp_serverapp, desktop_id, monkeypatch):
     """A batch waits at most MAX_QUEUE_WAIT for the ones before it, then gets 429 saying the desktop is busy
     (before: a batch of long waits held every later request, from anyone, for as long as it liked)."""
-    monkeypatch.setattr("jupyter_desktop.session.MAX_QUEUE_WAIT", 0.5)
+    monkeypatch.setattr("jupyter_desktop.screen.MAX_QUEUE_WAIT", 0.5)
     path = f"desktop/api/desktops/{desktop_id}/actions".split("/")
     body = json.dumps({"actions": [{"action": "wait", "seconds": 3}, {"action": "move", "x": 3, "y": 4}]})
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from ..errors import InvalidInputError
 
@@ -105,6 +105,26 @@ class DesktopSpec:
         else:
             check_argv([self.profile], "the profile command")
         object.__setattr__(self, "env", check_env(self.env))
+
+    #: The fields of the REST API's create body (POST .../desktops) that make a spec.
+    FIELDS: ClassVar[tuple[str, ...]] = ("profile", "width", "height", "depth", "dpi", "env", "opengl")
+
+    def to_json(self) -> dict[str, Any]:
+        """The spec as the REST API takes it."""
+        return {
+            "profile": self.profile if isinstance(self.profile, str) else list(self.profile),
+            "width": self.width,
+            "height": self.height,
+            "depth": self.depth,
+            "dpi": self.dpi,
+            "env": dict(self.env),
+            "opengl": self.opengl,
+        }
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any], **defaults: Any) -> DesktopSpec:
+        """A spec from a JSON body; fields it lacks take ``defaults``, then the spec's own. Checked as any spec."""
+        return cls(**{**defaults, **{name: body[name] for name in cls.FIELDS if name in body}})
 
     @property
     def geometry(self) -> str:

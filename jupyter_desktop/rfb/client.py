@@ -15,14 +15,14 @@ import asyncio
 import contextlib
 import struct
 import time
-import zlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import RFBAuthError, RFBError, RFBProtocolError
-from .connect import open_streams
+from . import clipboard
+from .connect import open_streams, open_websocket_streams
 
 __all__ = ["RFBClient", "Cursor"]
 
@@ -34,15 +34,6 @@ PSEUDO_LAST_RECT = -224
 PSEUDO_CURSOR = -239
 PSEUDO_EXT_DESKTOP_SIZE = -308
 PSEUDO_EXT_CLIPBOARD = -1063131698  # 0xC0A1E5CE as a signed 32-bit number
-
-# Extended clipboard flags.
-CLIP_TEXT = 1
-CLIP_CAPS = 1 << 24
-CLIP_REQUEST = 1 << 25
-CLIP_PEEK = 1 << 26
-CLIP_NOTIFY = 1 << 27
-CLIP_PROVIDE = 1 << 28
-CLIP_MAX_TEXT = 16 * 1024 * 1024
 
 # Our pixel format: 32 bpp, depth 24, little-endian, true colour, red in the lowest byte, so that the
 # bytes in memory are R, G, B, X and a numpy view [..., :3] is RGB with no conversion.
@@ -62,7 +53,7 @@ if hasattr(asyncio, "timeout"):
 else:  # Python 3.10
 
     @contextlib.asynccontextmanager
-    async def _deadline(delay: float):  # type: ignore[no-redef]
+    async def _deadline(delay: float):  # type: ignore[no-redef,misc]
         task = asyncio.current_task()
         assert task is not None
         handle = asyncio.get_running_loop().call_later(delay, task.cancel)
@@ -146,10 +137,33 @@ class RFBClient:
         timeout: float = 10.0,
     ) -> RFBClient:
         """Connect to a unix socket ``path`` or ``host:port``, authenticate, and fetch the first frame."""
+        return await cls._open(lambda: cls._connect(path, host, port, timeout), password, timeout)
+
+    @classmethod
+    async def open_websocket(
+        cls,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        sock: str | None = None,
+        password: str | None = None,
+        timeout: float = 10.0,
+    ) -> RFBClient:
+        """The same, through a WebSocket that carries the RFB stream: the Jupyter server's authenticated proxy
+        to a desktop (``sock``: the server's unix socket). Raises ``WebSocketRefused`` on an HTTP error."""
+
+        async def connect() -> RFBClient:
+            reader, writer = await open_websocket_streams(url, headers=headers, sock=sock, timeout=timeout)
+            return cls(reader, writer, timeout)  # type: ignore[arg-type]
+
+        return await cls._open(connect, password, timeout)
+
+    @classmethod
+    async def _open(cls, connect: Callable[[], Awaitable[RFBClient]], password: str | None, timeout: float) -> RFBClient:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                client = await cls._connect(path, host, port, timeout)
+                client = await connect()
             except _NotListening:
                 if time.monotonic() > deadline:
                     raise
@@ -407,48 +421,39 @@ class RFBClient:
     async def _on_cut_text(self) -> None:
         (length,) = struct.unpack(">3xi", await self._read(7))
         if length >= 0:
-            if length > CLIP_MAX_TEXT:
+            if length > clipboard.MAX_TEXT:
                 raise RFBProtocolError(f"the VNC server sent {length} bytes of clipboard text")
             self._server_clipboard = (await self._read(length)).decode("latin-1")
             self._clipboard_event.set()
             return
         length = -length
-        if length < 4 or length > CLIP_MAX_TEXT:
+        if length < 4 or length > clipboard.MAX_TEXT:
             raise RFBProtocolError(f"malformed extended clipboard message of {length} bytes")
         payload = await self._read(length)
-        (flags,) = struct.unpack_from(">I", payload)
-        actions, formats = flags & 0xFF000000, flags & 0xFFFF
-        if actions & CLIP_CAPS:
+        actions, formats = clipboard.flags(payload)
+        if actions & clipboard.CAPS:
             self._ext_clipboard_actions, self._ext_clipboard_formats = actions, formats
-            # Answer with our own capabilities: text only, up to CLIP_MAX_TEXT bytes.
-            ours = CLIP_CAPS | CLIP_REQUEST | CLIP_PEEK | CLIP_NOTIFY | CLIP_PROVIDE | CLIP_TEXT
-            self._send_ext_clipboard(struct.pack(">II", ours, CLIP_MAX_TEXT))
-        elif actions & CLIP_REQUEST:
-            if formats & CLIP_TEXT and self._clipboard_text is not None:
-                self._send_clipboard_provide(self._clipboard_text)
-        elif actions & CLIP_PEEK:
-            self._send_ext_clipboard(struct.pack(">I", CLIP_NOTIFY | (CLIP_TEXT if self._clipboard_text else 0)))
-        elif actions & CLIP_NOTIFY:
-            if formats & CLIP_TEXT:
+            self._send_ext_clipboard(clipboard.caps())  # ours in answer
+        elif actions & clipboard.REQUEST:
+            if formats & clipboard.TEXT and self._clipboard_text is not None:
+                self._send_ext_clipboard(clipboard.provide(self._clipboard_text))
+        elif actions & clipboard.PEEK:
+            has_text = clipboard.TEXT if self._clipboard_text else 0
+            self._send_ext_clipboard(struct.pack(">I", clipboard.NOTIFY | has_text))
+        elif actions & clipboard.NOTIFY:
+            if formats & clipboard.TEXT:
                 self._clipboard_text = None  # someone else owns the clipboard now
-                self._send_ext_clipboard(struct.pack(">I", CLIP_REQUEST | CLIP_TEXT))
+                self._send_ext_clipboard(struct.pack(">I", clipboard.REQUEST | clipboard.TEXT))
             elif self._clipboard_text is None:
                 # "Empty". TigerVNC also says so when the previous X owner lets go of the clipboard
                 # we just set, so it clears only a clipboard we do not own.
                 self._server_clipboard = ""
                 self._clipboard_event.set()
-        elif actions & CLIP_PROVIDE:
+        elif actions & clipboard.PROVIDE:
             self._clipboard_text = None
-            try:
-                data = zlib.decompressobj().decompress(payload[4:], CLIP_MAX_TEXT + 8)
-            except zlib.error as exc:
-                raise RFBProtocolError(f"the VNC server sent corrupt clipboard data: {exc}") from None
-            if formats & CLIP_TEXT:
-                if len(data) < 4:
-                    raise RFBProtocolError("the VNC server sent a truncated clipboard message")
-                (size,) = struct.unpack_from(">I", data)
-                text = data[4 : 4 + size].decode("utf-8", "replace").rstrip("\0")
-                self._server_clipboard = text.replace("\r\n", "\n")
+            text = clipboard.read_provide(payload)
+            if text is not None:
+                self._server_clipboard = text
                 self._clipboard_event.set()
 
     # ------------------------------------------------------------------ sending
@@ -487,21 +492,13 @@ class RFBClient:
         await self._drain()
 
     def _send_ext_clipboard(self, payload: bytes) -> None:
-        self._writer.write(struct.pack(">B3xi", 6, -len(payload)) + payload)
-
-    def _send_clipboard_provide(self, text: str) -> None:
-        data = (text.replace("\r\n", "\n").replace("\n", "\r\n") + "\0").encode("utf-8")
-        # A flushed, unfinished zlib stream, as TigerVNC sends it: LibVNCServer (x11vnc) treats the
-        # Z_STREAM_END of a finished stream as an error and drops the connection.
-        deflate = zlib.compressobj()
-        body = deflate.compress(struct.pack(">I", len(data)) + data) + deflate.flush(zlib.Z_SYNC_FLUSH)
-        self._send_ext_clipboard(struct.pack(">I", CLIP_PROVIDE | CLIP_TEXT) + body)
+        self._writer.write(clipboard.message(payload))
 
     @property
     def extended_clipboard(self) -> bool:
         """UTF-8 clipboard in both directions. As noVNC does, we use it only when the server can also
         notify: LibVNCServer (x11vnc) advertises the extension but x11vnc drops what arrives through it."""
-        return bool(self._ext_clipboard_formats & CLIP_TEXT and self._ext_clipboard_actions & CLIP_NOTIFY)
+        return bool(self._ext_clipboard_formats & clipboard.TEXT and self._ext_clipboard_actions & clipboard.NOTIFY)
 
     async def set_clipboard(self, text: str) -> None:
         """Offer ``text`` as the desktop's clipboard (Unicode where the server has extended clipboard)."""
@@ -511,7 +508,7 @@ class RFBClient:
         self._server_clipboard = text
         if self.extended_clipboard:
             self._clipboard_text = text
-            self._send_ext_clipboard(struct.pack(">I", CLIP_NOTIFY | CLIP_TEXT))
+            self._send_ext_clipboard(struct.pack(">I", clipboard.NOTIFY | clipboard.TEXT))
         else:
             data = text.encode("latin-1", "replace")
             self._writer.write(struct.pack(">B3xI", 6, len(data)) + data)
@@ -520,9 +517,9 @@ class RFBClient:
     async def get_clipboard(self, timeout: float = 1.0) -> str:
         """The desktop's clipboard text. With extended clipboard we ask for it; else the last one sent."""
         self._check_open()
-        if self.extended_clipboard and self._ext_clipboard_actions & CLIP_REQUEST and self._clipboard_text is None:
+        if self.extended_clipboard and self._ext_clipboard_actions & clipboard.REQUEST and self._clipboard_text is None:
             self._clipboard_event.clear()
-            self._send_ext_clipboard(struct.pack(">I", CLIP_REQUEST | CLIP_TEXT))
+            self._send_ext_clipboard(struct.pack(">I", clipboard.REQUEST | clipboard.TEXT))
             await self._drain()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._clipboard_event.wait(), timeout)

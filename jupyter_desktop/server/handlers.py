@@ -24,17 +24,19 @@ from tornado import web
 
 from ..backends.base import DesktopSpec
 from ..errors import (
+    BY_NAME,
     DesktopBusyError,
     DesktopClosedError,
     DesktopError,
+    DesktopNotFoundError,
     DesktopStartError,
     InputLimitError,
     InvalidInputError,
+    LimitError,
     MissingDependencyError,
     RFBError,
 )
-from ..manager import DesktopNotFoundError, LimitError
-from ..session import Session, scale_image, scaled_size
+from ..session import Session
 
 __all__ = ["routes", "DesktopAPIHandler", "RESOURCE"]
 
@@ -77,10 +79,16 @@ def api(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
         except Exception as exc:
             for kind, status in _STATUS:
                 if isinstance(exc, kind):
-                    raise web.HTTPError(status, str(exc)) from None
-            raise
+                    break
+            else:
+                raise
+            # the class crosses the wire: the kernel raises the same one (remote.py)
+            name = type(exc).__name__ if type(exc).__name__ in BY_NAME else kind.__name__
+            self.set_status(status)
+            self.finish({"message": str(exc), "error": name})
+            return None
 
-    return wrapper
+    return wrapper  # type: ignore[return-value]
 
 
 @web.stream_request_body
@@ -130,7 +138,7 @@ class DesktopAPIHandler(APIHandler):
     def session(self, desktop_id: str) -> Session:
         return self.ext.manager.get(desktop_id)
 
-    def body(self) -> dict[str, Any]:
+    def body(self) -> Any:  # a JSON object (checked); its values go to the session, which checks them
         if self._body_size > MAX_BODY:
             raise InputLimitError(_too_big(self._body_size))
         if not self._body:
@@ -198,15 +206,9 @@ class DesktopsHandler(DesktopAPIHandler):
     @api
     async def post(self) -> None:
         body = self.body()
-        _fields(body, {"profile", "width", "height", "depth", "dpi", "env", "opengl", "backend"})
-        spec = DesktopSpec(
-            profile=body.get("profile", self.ext.default_profile),
-            width=body.get("width", self.ext.default_width),
-            height=body.get("height", self.ext.default_height),
-            depth=body.get("depth", 24),
-            dpi=body.get("dpi", 96),
-            env=body.get("env", {}),
-            opengl=body.get("opengl", False),
+        _fields(body, {*DesktopSpec.FIELDS, "backend"})
+        spec = DesktopSpec.from_json(
+            body, profile=self.ext.default_profile, width=self.ext.default_width, height=self.ext.default_height
         )
         backend = body.get("backend")
         if backend is not None and not isinstance(backend, str):
@@ -276,17 +278,15 @@ class ScreenshotHandler(DesktopAPIHandler):
                 scale = _parse_ints(scale_arg, "x", 2, "scale")
             else:
                 scale = self.arg_float("scale", 1.0, 0, 4)
-        image = await session.capture(region, fresh)
-        size = scaled_size(image.size, scale) if scale is not None else image.size
-        data = await asyncio.to_thread(_encode, image, size, fmt, quality)
-        self.set_header("X-Width", str(size[0]))
-        self.set_header("X-Height", str(size[1]))
+        image = await session.capture(region, scale, fresh)
+        data = await asyncio.to_thread(_encode, image, fmt, quality)
+        self.set_header("X-Width", str(image.width))
+        self.set_header("X-Height", str(image.height))
         self.set_header("Cache-Control", "no-store")
         self.finish(data, set_content_type=self.FORMATS[fmt])  # APIHandler.finish would say JSON
 
 
-def _encode(image: Image.Image, size: tuple[int, int], fmt: str, quality: int) -> bytes:
-    image = scale_image(image, size)
+def _encode(image: Image.Image, fmt: str, quality: int) -> bytes:
     if fmt == "raw":
         return image.tobytes()
     buf = io.BytesIO()

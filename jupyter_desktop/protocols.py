@@ -1,0 +1,109 @@
+"""The seam: what a desktop session does, and what a hub of sessions does. ``Desktop`` is written against these.
+
+Sessions: :class:`~jupyter_desktop.session.Session` (the desktop lives in this process) and
+:class:`~jupyter_desktop.remote.RemoteSession` (it lives under a Jupyter server; screen and input still over RFB).
+Hubs: :class:`~jupyter_desktop.desktop.LocalHub` (this process's DesktopManager) and
+:class:`~jupyter_desktop.remote.ServerHub` (a Jupyter server's REST API). ``Desktop`` picks its hub once, when it
+is made; ``tests/test_seam.py`` checks that each implementation matches these signature for signature.
+
+A new operation is written once in each session (and, if the server offers it, once as a REST route); ``Desktop``
+calls it the same way for both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from PIL import Image
+
+from .backends.base import DesktopSpec, LaunchedProcess, RunResult
+from .xtools import Window
+
+__all__ = ["DesktopSession", "DesktopHub"]
+
+
+@runtime_checkable
+class DesktopSession(Protocol):
+    """One desktop: its screen, input, programs, windows, clipboard and life."""
+
+    id: str
+
+    # ---- life
+    def to_dict(self) -> dict[str, Any]:
+        """The desktop as last known (no I/O)."""
+
+    async def describe(self) -> dict[str, Any]:
+        """The desktop as it is now: id, status, error, profile, size, backend details."""
+
+    async def restart(self) -> None:
+        """Start a desktop that died again, with the same settings."""
+
+    # ---- screen
+    async def screen_size(self) -> tuple[int, int]: ...
+
+    async def capture(
+        self, region: Sequence[int] | None = None, scale: float | Sequence[int] | None = None, fresh: bool = True
+    ) -> Image.Image: ...
+
+    async def wait_until_stable(self, quiet: float = 0.5, timeout: float = 10.0) -> bool: ...
+
+    async def resize(self, width: int, height: int) -> None: ...
+
+    async def open_rfb(self) -> tuple[Any, Any]:
+        """A fresh RFB byte stream for a viewer the kernel relays: (read(n) coroutine, write(bytes | None))."""
+
+    # ---- input
+    async def perform(self, actions: Sequence[Mapping[str, Any]]) -> None: ...
+
+    async def pointer_position(self) -> tuple[int, int]: ...
+
+    # ---- clipboard
+    async def get_clipboard(self) -> str: ...
+
+    async def set_clipboard(self, text: str) -> None: ...
+
+    # ---- programs
+    async def run(
+        self,
+        command: str | Sequence[str],
+        *,
+        input: str | bytes | None = None,
+        timeout: float | None = 60.0,
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+    ) -> RunResult: ...
+
+    async def launch(
+        self, command: str | Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str | None = None
+    ) -> LaunchedProcess: ...
+
+    async def open(
+        self, target: str, *, env: Mapping[str, str] | None = None, cwd: str | None = None
+    ) -> LaunchedProcess: ...
+
+    # ---- windows
+    async def windows(self) -> list[Window]: ...
+
+    async def window_command(self, window_id: int, what: str) -> None: ...
+
+
+@runtime_checkable
+class DesktopHub(Protocol):
+    """Where desktops live: this process, or a Jupyter server."""
+
+    #: True when the Jupyter server holds the desktops (a browser page can reach them through the server).
+    server_side: bool
+
+    async def create(self, spec: DesktopSpec, backend: str | None = None) -> DesktopSession: ...
+
+    async def get(self, desktop_id: str) -> DesktopSession: ...
+
+    async def list(self) -> list[dict[str, Any]]: ...
+
+    async def stop(self, session: Any) -> None:
+        """Stop the desktop and everything in it (``Desktop.close()``)."""
+
+    async def drop(self, session: Any, owned: bool) -> None:
+        """What garbage collection of a Desktop does: stop a desktop it started in this process (``owned``);
+        otherwise let go of it and leave it running."""
