@@ -374,7 +374,7 @@ class RemoteSession(RFBScreen):
         if cwd:
             body["cwd"] = cwd
         data = await self._request("POST", "exec", json=body, timeout=None if timeout is None else timeout + 30)
-        return RunResult(data["returncode"], data["stdout"], data["stderr"])
+        return RunResult.from_json(data)
 
     async def launch(
         self, command: str | Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str | None = None
@@ -397,7 +397,7 @@ class RemoteSession(RFBScreen):
         return RemoteProcess(self, await self._request("POST", "processes", json=body))
 
     async def windows(self) -> list[Window]:
-        return [Window(**w) for w in await self._request("GET", "windows")]
+        return [Window.from_json(w) for w in await self._request("GET", "windows")]
 
     async def window_command(self, window_id: int, what: str) -> None:
         await self._request("POST", f"windows/{int(window_id)}/{what}")

@@ -45,7 +45,7 @@ def scaled_size(size: tuple[int, int], scale: float | Sequence[int]) -> tuple[in
     """The size of an image of ``size`` scaled by a factor in (0, 4], or to a (width, height)."""
     if isinstance(scale, (int, float)) and not isinstance(scale, bool):
         if not 0 < scale <= 4:  # NaN fails this too
-            raise InvalidInputError(f"scale must be a factor in (0, 4] or a (width, height), not {scale!r}")
+            raise InvalidInputError(f"scale must be a number in 0..4 (above 0) or a (width, height), not {scale!r}")
         out = (max(1, round(size[0] * scale)), max(1, round(size[1] * scale)))
     elif isinstance(scale, (list, tuple)) and len(scale) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in scale):
         out = (scale[0], scale[1])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import re
 from dataclasses import asdict, dataclass
+from collections.abc import Mapping
 from typing import Any
 
 from .backends.base import RunResult
@@ -53,8 +54,12 @@ class Window:
     pid: int | None = None
     wm_class: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Window:
+        return cls(**{name: data[name] for name in cls.__dataclass_fields__ if name in data})
 
 
 def parse_windows(text: str) -> list[Window]:

@@ -238,7 +238,8 @@ def test_someone_elses_directory_in_tmp_does_not_block_desktops(monkeypatch, tmp
     directory of ours next to it, found again by later starts, and reaped from there."""
     import tempfile
 
-    from jupyter_desktop.backends.local import private_dir, reap_orphans
+    from jupyter_desktop.backends.local import reap_orphans
+    from jupyter_desktop.backends.owners import private_dir
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     squatted = tmp_path / f"jupyter-desktop-{os.getuid()}"

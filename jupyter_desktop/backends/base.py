@@ -156,6 +156,13 @@ class RunResult:
     def ok(self) -> bool:
         return self.returncode == 0
 
+    def to_json(self) -> dict[str, Any]:
+        return {"returncode": self.returncode, "stdout": self.stdout, "stderr": self.stderr}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RunResult:
+        return cls(data["returncode"], data["stdout"], data["stderr"])
+
     def check(self) -> RunResult:
         """Raise if the command failed; return self otherwise, for chaining."""
         if self.returncode != 0:
@@ -175,6 +182,10 @@ class LaunchedProcess(abc.ABC):
     @abc.abstractmethod
     def returncode(self) -> int | None:
         """Exit status, or None while it runs."""
+
+    def to_json(self) -> dict[str, Any]:
+        """As the REST API answers (the kernel's RemoteProcess is made from it)."""
+        return {"pid": self.pid, "argv": list(self.argv), "returncode": self.returncode}
 
     async def poll(self) -> int | None:
         """The exit status as of now (asks the backend where that costs a round trip)."""

@@ -35,9 +35,8 @@ from typing import Any
 
 from ..errors import DesktopClosedError, DesktopStartError, InvalidInputError, MissingDependencyError
 from ..images import image_tag
-from . import _proc
+from . import owners
 from .base import Backend, BackendDesktop, DesktopSpec, LaunchedProcess, RFBEndpoint, RunResult
-from .local import private_dir
 
 __all__ = ["LABEL", "DockerBackend", "DockerDesktop", "DockerUnavailableError", "ImageMissingError"]
 
@@ -96,36 +95,6 @@ def _no_engine(exc: Exception) -> DockerUnavailableError:
 
 # ---------------------------------------------------------------------- owners
 
-_HOST = socket.gethostname()
-_LIVE_TOKENS: set[str] = set()  # DockerBackends of this process that are not closed
-
-
-def _boot_id() -> str:
-    with contextlib.suppress(OSError):
-        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-    return ""
-
-
-def _identity(token: str) -> str:
-    """Who owns a desktop: host / boot / pid / process start time / backend instance."""
-    return f"{_HOST}/{_boot_id()}/{os.getpid()}/{_proc.start_time(os.getpid())}/{token}"
-
-
-def _owner_alive(owner: str | None) -> bool:
-    """False only when we can tell the owner is gone; an owner on another host counts as alive."""
-    parts = (owner or "").split("/")
-    if len(parts) != 5 or not parts[2].isdigit():
-        return True
-    host, boot, pid, start, token = parts
-    if host != _HOST:
-        return True
-    if boot != _boot_id():
-        return False
-    if int(pid) == os.getpid() and start == str(_proc.start_time(os.getpid())):
-        return token in _LIVE_TOKENS
-    return _proc.is_alive(int(pid), int(start) if start.isdigit() else None)
-
-
 def _folder(labels: Mapping[str, str]) -> Path | None:
     """The host directory of a desktop (owner record, rfb/), from its container's labels."""
     folder = labels.get(f"{LABEL}.dir", "")
@@ -142,9 +111,7 @@ def _read_owner(labels: Mapping[str, str]) -> str | None:
 
 
 def _write_owner(folder: Path, owner: str) -> None:
-    tmp = folder / "owner.tmp"
-    tmp.write_text(owner)
-    tmp.replace(folder / "owner")
+    owners.write_atomic(folder / "owner", owner)
 
 
 # ---------------------------------------------------------------------- exec streams
@@ -529,7 +496,7 @@ class DockerDesktop(BackendDesktop):
 
 def _state_dir() -> Path:
     """``$TMPDIR/jupyter-desktop-docker-<uid>``, private to this user."""
-    return private_dir("jupyter-desktop-docker")
+    return owners.private_dir("jupyter-desktop-docker")
 
 
 class DockerBackend(Backend):
@@ -578,8 +545,8 @@ class DockerBackend(Backend):
             raise InvalidInputError("the desktop user cannot be root (uid/gid 0)")
         self.start_timeout, self.stop_timeout, self.api_timeout = start_timeout, stop_timeout, api_timeout
         self._token = os.urandom(4).hex()
-        self.owner = _identity(self._token)
-        _LIVE_TOKENS.add(self._token)
+        self.owner = owners.identity(self._token)
+        owners.LIVE_TOKENS.add(self._token)
         self.closed = False
         self._client: Any = None
         self._lock = threading.Lock()
@@ -642,7 +609,7 @@ class DockerBackend(Backend):
             return None  # its socket is not reachable from here
         with open(folder / "owner.lock", "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            if _owner_alive(_read_owner(labels)):
+            if owners.owner_alive(_read_owner(labels)):
                 return None
             _write_owner(folder, self.owner)
         try:
@@ -664,7 +631,7 @@ class DockerBackend(Backend):
         reaped = []
         for container in self._ours(False):
             labels = container.labels
-            if _owner_alive(_read_owner(labels)):
+            if owners.owner_alive(_read_owner(labels)):
                 continue
             if container.status == "running" and labels.get(f"{LABEL}.server"):
                 continue  # its server adopts it when it starts again
@@ -679,7 +646,7 @@ class DockerBackend(Backend):
     async def close(self) -> None:
         """Forget the engine. Desktops still running stay: adoptable (with a server id) or reaped later."""
         self.closed = True
-        _LIVE_TOKENS.discard(self._token)
+        owners.LIVE_TOKENS.discard(self._token)
         with self._lock:
             client, self._client = self._client, None
         if client is not None:

@@ -19,7 +19,6 @@ import secrets
 import shlex
 import shutil
 import signal
-import stat
 import struct
 import subprocess
 import tempfile
@@ -30,10 +29,10 @@ from typing import Any
 
 from ..errors import DesktopStartError, InvalidInputError, MissingDependencyError
 from ..images.desktop import first_look
-from . import _proc
+from . import _proc, owners
 from .base import Backend, BackendDesktop, DesktopSpec, LaunchedProcess, RFBEndpoint, RunResult
 
-__all__ = ["LocalBackend", "LocalDesktop", "registry_dir", "private_dir"]
+__all__ = ["LocalBackend", "LocalDesktop", "registry_dir", "reap_orphans"]
 
 # Variables of the owner's environment that would point the desktop's programs at another display,
 # bus or session.
@@ -88,40 +87,7 @@ _WM_STARTUP = "wmctrl -n 1 >/dev/null 2>&1; exec touch "
 
 def registry_dir() -> Path:
     """``$TMPDIR/jupyter-desktop-<uid>``: the local desktops' directories."""
-    return private_dir("jupyter-desktop")
-
-
-def private_dir(name: str) -> Path:
-    """``$TMPDIR/<name>-<uid>``: private to this user, created 0700.
-
-    /tmp is shared: anyone can take that name first (on a JupyterHub, one student could so keep another from
-    starting desktops; the sticky bit stops the victim from removing it). Then the directory is
-    ``$TMPDIR/<name>-<uid>-<random>``, found again by later calls (and by orphan reaping) among the directories
-    of that prefix this user owns.
-    """
-    tmp = Path(tempfile.gettempdir())
-    path = tmp / f"{name}-{os.getuid()}"
-    with contextlib.suppress(FileExistsError):
-        path.mkdir(mode=0o700)
-    if _is_ours(path):
-        return path
-    for alternative in sorted(tmp.glob(f"{path.name}-*")):
-        if _is_ours(alternative):
-            return alternative
-    return Path(tempfile.mkdtemp(prefix=f"{path.name}-", dir=tmp))
-
-
-def _is_ours(path: Path) -> bool:
-    """A real directory (not a link) of this user, made private (0700) if it was not."""
-    try:
-        st = path.lstat()
-    except OSError:
-        return False
-    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
-        return False
-    if st.st_mode & 0o077:
-        path.chmod(0o700)
-    return True
+    return owners.private_dir("jupyter-desktop")
 
 
 def _need(program: str) -> str:
@@ -155,9 +121,7 @@ def _write_xauthority(path: Path, cookie: bytes) -> None:
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data))
-    tmp.replace(path)
+    owners.write_atomic(path, json.dumps(data))
 
 
 def _owner() -> dict[str, int | None]:

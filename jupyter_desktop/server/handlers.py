@@ -276,8 +276,11 @@ class ScreenshotHandler(DesktopAPIHandler):
         if scale_arg:
             if "x" in scale_arg:
                 scale = _parse_ints(scale_arg, "x", 2, "scale")
-            else:
-                scale = self.arg_float("scale", 1.0, 0, 4)
+            else:  # a number; the session checks its range (capture)
+                try:
+                    scale = float(scale_arg)
+                except ValueError:
+                    raise InvalidInputError(f"scale must be a number (0.5) or a size (1024x640), not {scale_arg!r}") from None
         image = await session.capture(region, scale, fresh)
         data = await asyncio.to_thread(_encode, image, fmt, quality)
         self.set_header("X-Width", str(image.width))
@@ -328,11 +331,7 @@ class ExecHandler(DesktopAPIHandler):
         result = await self.session(desktop_id).run(
             body["command"], input=body.get("input"), timeout=body.get("timeout", 60), env=body.get("env"), cwd=body.get("cwd")
         )
-        self.reply({"returncode": result.returncode, "stdout": result.stdout, "stderr": result.stderr})
-
-
-def _process(process: Any) -> dict[str, Any]:
-    return {"pid": process.pid, "argv": list(process.argv), "returncode": process.returncode}
+        self.reply(result.to_json())
 
 
 class ProcessesHandler(DesktopAPIHandler):
@@ -340,7 +339,7 @@ class ProcessesHandler(DesktopAPIHandler):
 
     @api
     async def get(self, desktop_id: str) -> None:
-        self.reply([_process(p) for p in self.session(desktop_id).processes.values()])
+        self.reply([p.to_json() for p in self.session(desktop_id).processes.values()])
 
     @api
     async def post(self, desktop_id: str) -> None:
@@ -355,7 +354,7 @@ class ProcessesHandler(DesktopAPIHandler):
             process = await session.launch(body["command"], env=body.get("env"), cwd=body.get("cwd"))
         else:
             raise InvalidInputError("give 'command' to launch or 'open' for a URL or file")
-        self.reply(_process(process), 201)
+        self.reply(process.to_json(), 201)
 
 
 class ProcessHandler(DesktopAPIHandler):
@@ -363,7 +362,7 @@ class ProcessHandler(DesktopAPIHandler):
 
     @api
     async def get(self, desktop_id: str, pid: str) -> None:
-        self.reply(_process(self.session(desktop_id).process(_path_int(pid, "pid"))))
+        self.reply(self.session(desktop_id).process(_path_int(pid, "pid")).to_json())
 
     @api
     async def delete(self, desktop_id: str, pid: str) -> None:
@@ -372,7 +371,7 @@ class ProcessHandler(DesktopAPIHandler):
             raise InvalidInputError(f"unknown signal {sig}")
         process = self.session(desktop_id).process(_path_int(pid, "pid"))
         await process.kill(sig)
-        self.reply(_process(process))
+        self.reply(process.to_json())
 
 
 class ProcessWaitHandler(DesktopAPIHandler):
@@ -383,13 +382,13 @@ class ProcessWaitHandler(DesktopAPIHandler):
         timeout = self.arg_float("timeout", 30.0, 0, 3600)
         process = self.session(desktop_id).process(_path_int(pid, "pid"))
         await process.wait(timeout)
-        self.reply(_process(process))
+        self.reply(process.to_json())
 
 
 class WindowsHandler(DesktopAPIHandler):
     @api
     async def get(self, desktop_id: str) -> None:
-        self.reply([w.to_dict() for w in await self.session(desktop_id).windows()])
+        self.reply([w.to_json() for w in await self.session(desktop_id).windows()])
 
 
 class WindowCommandHandler(DesktopAPIHandler):
