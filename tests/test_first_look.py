@@ -122,6 +122,23 @@ def test_the_menu_offers_what_is_installed():
     assert nothing.findall("ob:item", ns) == []
 
 
+def test_the_menus_chromium_starts_as_root(tmp_path: Path):
+    """Debian's x-www-browser is often Chromium, which will not start as root without --no-sandbox (the menu's
+    "Web browser" did nothing on a root Jupyter server); as any other user it keeps its sandbox."""
+    (tmp_path / "chromium").write_text("")
+    (tmp_path / "x-www-browser").symlink_to(tmp_path / "chromium")
+    def find(program: str):
+        return str(tmp_path / program) if program == "x-www-browser" else None
+
+    def browser(as_root: bool) -> str:
+        return re.search(r'label="_Web browser".*?<command>(.*?)</command>', first_look.menu_xml(find, as_root)).group(1)
+
+    assert browser(True) == "x-www-browser --no-sandbox"
+    assert browser(False) == "x-www-browser"
+    (tmp_path / "firefox-esr").write_text("")
+    assert "--no-sandbox" not in first_look.menu_xml(lambda p: str(tmp_path / p) if p == "firefox-esr" else None, True)
+
+
 def _docker_problem() -> str | None:
     from .test_docker import _PROBLEM  # the engine and this version's image, or why not
 

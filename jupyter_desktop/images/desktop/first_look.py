@@ -56,12 +56,21 @@ def which(program: str, path: str | None = None) -> str | None:
     return None
 
 
-def menu_xml(find=which) -> str:
+#: Browsers that refuse to start as root unless told --no-sandbox (Chromium and its builds).
+SANDBOXED = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
+
+
+def menu_xml(find=which, as_root: bool | None = None) -> str:
     """openbox's menu.xml: a root menu of the installed apps (``find(program)``: its path, or None), and the
-    window list. No Exit entry: leaving openbox would end the desktop."""
+    window list. No Exit entry: leaving openbox would end the desktop. A desktop that runs as root (a container,
+    a root Jupyter server) starts a Chromium browser with --no-sandbox: Chromium refuses root otherwise."""
+    if as_root is None:
+        as_root = os.geteuid() == 0
     items = []
     for label, programs in MENU_APPS:
         program = next((p for p in programs if find(p)), None)
+        if program and as_root and os.path.basename(os.path.realpath(find(program))) in SANDBOXED:
+            program += " --no-sandbox"
         if program:
             items.append(
                 f'  <item label="{label}"><action name="Execute"><command>{program}</command></action></item>\n'
