@@ -277,7 +277,8 @@ class RemoteSession(RFBScreen):
             raise DesktopClosedError(f"desktop {self.id} was closed; start a new one with Desktop()")
         url, headers = self._vnc_url()
         try:
-            rfb = await RFBClient.open_websocket(url, headers=headers, sock=self._sock, timeout=20)
+            # it never resizes (the server does, over REST): no ExtendedDesktopSize, one round trip per sync
+            rfb = await RFBClient.open_websocket(url, headers=headers, sock=self._sock, timeout=20, resizable=False)
         except WebSocketRefused as exc:
             info = await self.describe()  # why: gone (404 raises DesktopClosedError), failed, or refused
             if info.get("status") == "error":

@@ -123,6 +123,10 @@ class RFBClient:
         self.error: BaseException | None = None
         self.closed = False
         self._on_close: list[Callable[[], None]] = []
+        #: Ask for ExtendedDesktopSize: needed to resize the screen through this client (set_desktop_size). It
+        #: costs a round trip per sync(): TigerVNC answers a non-incremental request with the screen layout
+        #: first and sends the pixels for the next request only.
+        self.resizable = True
 
     # ------------------------------------------------------------------ connection
 
@@ -148,13 +152,18 @@ class RFBClient:
         sock: str | None = None,
         password: str | None = None,
         timeout: float = 10.0,
+        resizable: bool = True,
     ) -> RFBClient:
         """The same, through a WebSocket that carries the RFB stream: the Jupyter server's authenticated proxy
-        to a desktop (``sock``: the server's unix socket). Raises ``WebSocketRefused`` on an HTTP error."""
+        to a desktop (``sock``: the server's unix socket). Raises ``WebSocketRefused`` on an HTTP error.
+        ``resizable=False``: this client will not resize the screen (see :attr:`resizable`); a sync then takes
+        one round trip through the proxy instead of two."""
 
         async def connect() -> RFBClient:
             reader, writer = await open_websocket_streams(url, headers=headers, sock=sock, timeout=timeout)
-            return cls(reader, writer, timeout)  # type: ignore[arg-type]
+            client = cls(reader, writer, timeout)  # type: ignore[arg-type]
+            client.resizable = resizable
+            return client
 
         return await cls._open(connect, password, timeout)
 
@@ -284,7 +293,7 @@ class RFBClient:
         encodings = [
             ENC_COPYRECT,
             ENC_RAW,
-            PSEUDO_EXT_DESKTOP_SIZE,
+            *([PSEUDO_EXT_DESKTOP_SIZE] if self.resizable else []),
             PSEUDO_DESKTOP_SIZE,
             PSEUDO_LAST_RECT,
             PSEUDO_CURSOR,
