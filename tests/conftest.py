@@ -19,6 +19,7 @@ from PIL import Image
 
 from jupyter_desktop import Desktop
 
+from .harness.hub import Hub, running_hub
 from .harness.processes import marked  # noqa: F401 (the test modules take it from here)
 from .harness.waiting import eventually
 
@@ -179,6 +180,14 @@ def bare() -> Iterator[Desktop]:
     d = start_desktop("xvnc", "none")
     yield d
     d.close()
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory) -> Iterator[Hub]:
+    """A real JupyterHub for the module (tests/harness/hub.py; deploy/jupyterhub_config.py's culling times: an
+    hour)."""
+    with running_hub(tmp_path_factory.mktemp("hub")) as h:
+        yield h
 
 
 @pytest.fixture

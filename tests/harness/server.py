@@ -13,8 +13,6 @@ from pathlib import Path
 
 import httpx
 
-from jupyter_desktop.server.app import DesktopExtension
-
 from .waiting import eventually
 
 TOKEN = "test-token-123"  # every server's: ?token= in the browser, Authorization: token ... in requests
@@ -36,6 +34,8 @@ def free_port() -> int:
 
 def extension_routes() -> list[tuple[str, type]]:
     """Every route the extension registers, exactly as the server gets them."""
+    from jupyter_desktop.server.app import DesktopExtension
+
     app = DesktopExtension()
     app.handlers = []
     app.initialize_handlers()
