@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
 
-TOKEN = "bench"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.harness.server import JupyterServer  # noqa: E402
 
 KERNEL_CODE = r"""
 import json, os, statistics, time
@@ -76,12 +74,6 @@ print("RESULTS" + json.dumps(results))
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def stats(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(samples)
     return ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
@@ -97,26 +89,10 @@ def main() -> None:
     from jupyter_client import BlockingKernelClient
 
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        port = free_port()
-        url = f"http://127.0.0.1:{port}/"
-        auth = {"Authorization": f"token {TOKEN}"}
-        server = subprocess.Popen(
-            [sys.executable, "-m", "jupyter_server", "--allow-root", "--no-browser", f"--port={port}",
-             f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={root}"],
-            env={**__import__("os").environ, "JUPYTER_RUNTIME_DIR": str(root / "runtime")},
-            stdout=open(root / "server.log", "ab"), stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+        server = JupyterServer(Path(tmp))
         try:
-            for _ in range(600):
-                try:
-                    if httpx.get(url + "desktop/api/desktops", headers=auth, timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.1)
-            kernel = httpx.post(url + "api/kernels", headers=auth, json={"name": "python3"}, timeout=60).json()["id"]
-            client = BlockingKernelClient(connection_file=str(root / "runtime" / f"kernel-{kernel}.json"))
+            kernel = httpx.post(server.url + "api/kernels", headers=server.auth, json={"name": "python3"}, timeout=60)
+            client = BlockingKernelClient(connection_file=str(server.runtime / f"kernel-{kernel.json()['id']}.json"))
             client.load_connection_file()
             client.start_channels()
             client.wait_for_ready(timeout=60)
@@ -136,8 +112,7 @@ def main() -> None:
                 raise SystemExit("the kernel failed:\n" + "\n".join(errors))
             results = json.loads("".join(out).split("RESULTS", 1)[1])
         finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(60)
+            server.stop()
 
     print(f"A kernel's Desktop under a real Jupyter server, {width}x{height}, {2 * args.rounds} rounds each (ms):")
     print(f"  {'':55} {'median':>8} {'p95':>8}")

@@ -18,12 +18,8 @@ import argparse
 import asyncio
 import json
 import multiprocessing
-import os
-import signal
-import socket
 import statistics
 import struct
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,16 +32,10 @@ from tornado.websocket import websocket_connect
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from jupyter_desktop.rfb.client import PIXEL_FORMAT  # noqa: E402
+from tests.harness.server import TOKEN, JupyterServer  # noqa: E402
 
-TOKEN = "bench-load"
 AUTH = {"Authorization": f"token {TOKEN}"}
 ENC_RAW, ENC_COPYRECT, ENC_ZRLE, PSEUDO_DESKTOP_SIZE, PSEUDO_LAST_RECT = 0, 1, 16, -223, -224
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def rss_mib(pid: int) -> float:
@@ -254,39 +244,22 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     args = parser.parse_args()
 
-    root = Path(tempfile.mkdtemp(prefix="bench-load-"))
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_DESKTOP_")}
-    log = open(root / "server.log", "ab")  # noqa: SIM115
-    server = subprocess.Popen(
-        [sys.executable, "-m", "jupyter_server", "--allow-root", "--no-browser", f"--port={port}",
-         "--ServerApp.port_retries=0", f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={root}"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}/"
+    server = JupyterServer(Path(tempfile.mkdtemp(prefix="bench-load-")))
+    url = server.url
     try:
-        for _ in range(600):
-            try:
-                if httpx.get(url + "desktop/api/desktops", headers=AUTH, timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
         api = url + "desktop/api/desktops"
         desktop = httpx.post(api, json={"width": 1280, "height": 800}, headers=AUTH, timeout=120).json()["id"]
         scroll = "while :; do ls -l /usr/lib; sleep 0.02; done"
         httpx.post(f"{api}/{desktop}/processes", headers=AUTH, timeout=60,
                    json={"command": ["xterm", "-geometry", "120x40+0+0", "-e", "sh", "-c", scroll]})  # fmt: skip
         time.sleep(1.0)  # the xterm is up and scrolling before the viewers come
-        before = rss_mib(server.pid)
-        asyncio.run(main_async(url, desktop, args, server.pid))
-        after = rss_mib(server.pid)
+        before = rss_mib(server.process.pid)
+        asyncio.run(main_async(url, desktop, args, server.process.pid))
+        after = rss_mib(server.process.pid)
         print(f"  jupyter server RSS: {before:.0f} MiB before, {after:.0f} MiB after")
         httpx.delete(f"{api}/{desktop}", headers=AUTH, timeout=60)
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(60)
-        log.close()
+        server.stop()
 
 
 if __name__ == "__main__":

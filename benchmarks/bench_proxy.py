@@ -13,10 +13,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
-import socket
 import statistics
 import struct
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,31 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from jupyter_desktop.backends.local import registry_dir  # noqa: E402
 from jupyter_desktop.rfb.client import PIXEL_FORMAT  # noqa: E402
-
-TOKEN = "bench"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(root: Path, extra: list[str]) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "jupyter_server", "--allow-root", "--no-browser", f"--port={port}",
-         f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={root}", *extra],
-        stdout=open(root / "server.log", "ab"), stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}/"
-    for _ in range(300):
-        try:
-            if httpx.get(url + "api/status", headers={"Authorization": f"token {TOKEN}"}, timeout=1).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError("jupyter server did not start")
+from tests.harness.server import TOKEN, JupyterServer  # noqa: E402
 
 
 class Unix:
@@ -171,9 +145,9 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=60)
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp())
-    ours, url = start_server(root, [])
+    ours = JupyterServer(root)
+    url, auth = ours.url, ours.auth
     jsp = None
-    auth = {"Authorization": f"token {TOKEN}"}
     try:
         info = httpx.post(url + "desktop/api/desktops", headers=auth, json={"profile": "openbox"}, timeout=120).json()
         desktop_id = info["id"]
@@ -183,14 +157,14 @@ def main() -> None:
         time.sleep(1)
         config = root / "jsp_config.py"
         config.write_text(f"c.ServerProxy.servers = {{'vnc': {{'unix_socket': {sock!r}, 'raw_socket_proxy': True}}}}\n")
-        jsp, jsp_url = start_server(root, [f"--config={config}", "--ServerApp.jpserver_extensions=jupyter_server_proxy=True",
-                                           "--ServerApp.jpserver_extensions=jupyter_desktop=False"])  # fmt: skip
+        jsp = JupyterServer(root, args=(f"--config={config}", "--ServerApp.jpserver_extensions=jupyter_server_proxy=True"),
+                            extension=False)  # fmt: skip
 
         ws = url.replace("http", "ws") + f"desktop/api/desktops/{desktop_id}/vnc"
         paths = {
             "straight from the unix socket": lambda: Unix(sock),
             "jupyter_desktop WebSocket proxy": lambda: WebSocket(ws),
-            "jupyter-server-proxy raw_socket_proxy": lambda: WebSocket(jsp_url.replace("http", "ws") + "vnc/"),
+            "jupyter-server-proxy raw_socket_proxy": lambda: WebSocket(jsp.url.replace("http", "ws") + "vnc/"),
         }
         rounds = 5
         print(f"full-frame raw RFB, {info['width']}x{info['height']}x32bpp: {rounds} interleaved rounds of "
@@ -220,10 +194,9 @@ def main() -> None:
                 median, p95 = statistics.median(samples), sorted(samples)[int(len(samples) * 0.95)]
                 print(f"  format={fmt:<5} median {median * 1000:7.2f} ms   p95 {p95 * 1000:7.2f} ms   {length / 1024:8.0f} KiB")
     finally:
-        for process in (jsp, ours):
-            if process is not None:
-                process.terminate()
-                process.wait(30)
+        for server in (jsp, ours):
+            if server is not None:
+                server.stop()
 
 
 if __name__ == "__main__":

@@ -31,8 +31,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.test_browser_viewer import chromium  # noqa: E402
-from tests.test_browser_widget import Lab, Started, open_notebook, show, start  # noqa: E402
+from tests.harness.browser import chromium  # noqa: E402
+from tests.harness.lab_notebook import Started, open_notebook, show, start, start_lab  # noqa: E402
 
 COUNT_FRAMES = """root => {
     const rfb = root.jdView.connection.rfb;
@@ -120,7 +120,7 @@ def main() -> None:
             # the server holds the desktop: WebSocket, then the kernel relaying the server's WebSocket
             started = Started()
             (root / "ws").mkdir()
-            lab = Lab(root / "ws", extension=True)
+            lab = start_lab(root / "ws")
             try:
                 context, nb = open_notebook(browser, lab, "bench.ipynb")
                 _, view, kernel_pid = prepare(nb, started, "d", size, "websocket")
@@ -146,12 +146,12 @@ def main() -> None:
                 nb.run("d.close()")
                 context.close()
             finally:
-                lab.stop()
+                lab.shutdown()
                 started.check_gone()
             # the kernel holds the desktop: the comm tunnel to its VNC socket
             started = Started()
             (root / "tunnel").mkdir()
-            lab = Lab(root / "tunnel", extension=False)
+            lab = start_lab(root / "tunnel", extension=False)
             try:
                 context, nb = open_notebook(browser, lab, "bench.ipynb")
                 _, view, kernel_pid = prepare(nb, started, "e", size, "tunnel")
@@ -166,7 +166,7 @@ def main() -> None:
                 nb.run("e.close()")
                 context.close()
             finally:
-                lab.stop()
+                lab.shutdown()
                 started.check_gone()
     finally:
         for _ in gen:  # closes the browser and Playwright

@@ -18,7 +18,10 @@ import pytest
 from PIL import Image
 
 from jupyter_desktop import Desktop
-from jupyter_desktop.backends import _proc
+
+from .harness.hub import Hub, running_hub
+from .harness.processes import marked  # noqa: F401 (the test modules take it from here)
+from .harness.waiting import eventually
 
 T = TypeVar("T")
 X_SERVERS = ["xvnc", "xvfb"]
@@ -43,11 +46,6 @@ def start_desktop(x_server: str = "xvnc", *args, **kwargs) -> Desktop:
         return Desktop(*args, **kwargs)
 
 
-def marked(desktop_id: str) -> set[int]:
-    """Pids of live processes carrying this desktop's marker."""
-    return {p for p in _proc.marked_processes([desktop_id]).get(desktop_id, set()) if _proc.is_alive(p)}
-
-
 def run_async(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
     """Run a coroutine on a private loop. asyncio.run() would leave the main thread without a current loop,
     which the pytest-jupyter tests later in the session expect; pending tasks are cancelled at the end."""
@@ -70,20 +68,6 @@ def ocr(image: Image.Image, tmp_path: Path) -> str:
     result = subprocess.run(["tesseract", str(path), "stdout"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     return result.stdout
-
-
-def eventually(check: Callable[[], object], timeout: float = 30.0, interval: float = 0.1, what: str = "condition"):
-    """Poll ``check`` until it returns something truthy; fail with the last value after ``timeout``. The timeout
-    only bounds a failure (a passing check returns as soon as it holds), so it is generous: the CI machine is
-    small and other test runs load it."""
-    deadline = time.monotonic() + timeout
-    value = None
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"{what} not reached within {timeout} s; last value: {value!r}")
 
 
 def read_text(desktop: Desktop, tmp_path: Path, expected: str, region=None, timeout: float = 60.0) -> str:
@@ -196,6 +180,14 @@ def bare() -> Iterator[Desktop]:
     d = start_desktop("xvnc", "none")
     yield d
     d.close()
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory) -> Iterator[Hub]:
+    """A real JupyterHub for the module (tests/harness/hub.py; deploy/jupyterhub_config.py's culling times: an
+    hour)."""
+    with running_hub(tmp_path_factory.mktemp("hub")) as h:
+        yield h
 
 
 @pytest.fixture

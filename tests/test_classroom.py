@@ -31,9 +31,11 @@ from jupyter_desktop.classroom.permissions import NONE, TAKE_OVER, WATCH, Grants
 from jupyter_desktop.classroom.rfb_filter import ViewerFilter
 
 from .conftest import eventually
-from .hub import STUDENTS, Hub, processes, running_hub
-from .test_browser_viewer import VIEWPORT, chromium
-from .test_hub import _WSReader, rfb_frame, ws_status
+from .harness.browser import VIEWPORT, chromium, skip_without_chromium
+from .harness.hub import STUDENTS, Hub, processes, running_hub
+from .harness.rfb import WSReader, rfb_frame, ws_status
+
+skip_without_chromium()  # as the browser tests do (tests/browser/)
 
 SERVICE = "services/classroom/"
 COLOURS = {"student1": (200, 40, 40), "student2": (40, 160, 60), "student3": (40, 80, 200)}
@@ -215,7 +217,7 @@ class Seat:
         header = ["Sec-Fetch-Mode: websocket", f"Authorization: token {token}"]
         self.ws = websocket.create_connection(url, subprotocols=["binary"], header=header, timeout=60)
         self.frame = rfb_frame(self.ws)  # the handshake and one full frame (32 bpp, raw)
-        self.reader = _WSReader(self.ws)
+        self.reader = WSReader(self.ws)
 
     def act(self) -> None:
         """The pointer to (123, 45), a click there, "leak" and Return, pasted text; then an update request, whose

@@ -31,31 +31,13 @@ from jupyter_desktop.images import image_tag
 from jupyter_desktop.manager import DesktopManager
 
 from .conftest import ocr, run_async
+from .harness.docker import engine_problem
 
 ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
 
 
-def _engine_problem() -> str | None:
-    try:
-        import docker
-    except ImportError:
-        return "the docker SDK is not installed (pip install -e '.[test]')"
-    try:
-        client = docker.from_env(timeout=15)
-        client.ping()
-    except Exception as exc:
-        return f"no Docker engine answers ({exc}); run: sudo scripts/docker-setup.sh"
-    try:
-        client.images.get(image_tag())
-    except docker.errors.ImageNotFound:
-        return f"the desktop image {image_tag()} is not built; run: sudo scripts/docker-setup.sh"
-    finally:
-        client.close()
-    return None
-
-
-_PROBLEM = _engine_problem()
+_PROBLEM = engine_problem()
 if _PROBLEM and os.environ.get("JUPYTER_DESKTOP_REQUIRE_DOCKER") == "1":
     pytest.fail(f"JUPYTER_DESKTOP_REQUIRE_DOCKER=1 but {_PROBLEM}", pytrace=False)
 pytestmark = [pytest.mark.docker, pytest.mark.skipif(_PROBLEM is not None, reason=str(_PROBLEM))]

@@ -19,6 +19,7 @@ from jupyter_desktop import Desktop
 from jupyter_desktop.images.desktop import first_look
 
 from .conftest import eventually, ocr, read_text, start_desktop
+from .harness.docker import engine_problem
 
 _HINT_LINE = re.compile(r'"jupyter-desktop-hint".*?\s(\d+)x(\d+)\+(-?\d+)\+(-?\d+)\s')
 
@@ -139,15 +140,9 @@ def test_the_menus_chromium_starts_as_root(tmp_path: Path):
     assert "--no-sandbox" not in first_look.menu_xml(lambda p: str(tmp_path / p) if p == "firefox-esr" else None, True)
 
 
-def _docker_problem() -> str | None:
-    from .test_docker import _PROBLEM  # the engine and this version's image, or why not
-
-    return _PROBLEM
-
-
 @pytest.mark.docker
 def test_the_docker_desktop_looks_the_same(tmp_path: Path):
-    if (problem := _docker_problem()) is not None:
+    if (problem := engine_problem()) is not None:
         pytest.skip(problem)
     with Desktop(backend="docker") as d:
         first = d.screenshot()  # start.sh says the desktop is ready once the hint is up

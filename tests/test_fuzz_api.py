@@ -41,7 +41,7 @@ from schemathesis.specs.openapi.checks import (
 from jupyter_desktop.server.handlers import OPENAPI
 
 from .conftest import marked
-from .test_kernel_side import TOKEN, JupyterServer
+from .harness.server import JupyterServer, extension_routes
 
 SCHEMA = schemathesis.openapi.from_path(OPENAPI)
 OPERATIONS = [
@@ -67,13 +67,7 @@ c.DesktopExtension.max_desktops = 3
 @pytest.fixture(scope="module")
 def api(tmp_path_factory):
     """A jupyter server with our extension, configured by a jupyter_server_config.py of its own."""
-    root = tmp_path_factory.mktemp("fuzz")
-    config = root / "config"
-    config.mkdir()
-    (config / "jupyter_server_config.py").write_text(SERVER_CONFIG)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("JUPYTER_CONFIG_DIR", str(config))
-        server = JupyterServer(root)
+    server = JupyterServer(tmp_path_factory.mktemp("fuzz"), config=SERVER_CONFIG)
     created = server.api("POST", json={"width": 800, "height": 600})
     assert created.status_code == 201, created.text
     server.desktop_id = created.json()["id"]
@@ -160,8 +154,6 @@ def test_fuzz(api, operation, mode):
 
 def test_the_document_covers_every_route():
     """Every REST route the extension serves is in the document (the fuzz test cannot reach what it lacks)."""
-    from .test_server import extension_routes
-
     documented = {op.path for op in (r.ok() for r in SCHEMA.get_all_operations())}
     served = set()
     for pattern, _handler in extension_routes():

@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 import weakref
-from pathlib import Path
 
 import httpx
 import pytest
@@ -26,62 +21,9 @@ from jupyter_desktop import (
 from jupyter_desktop.remote import RemoteSession
 
 from .conftest import CLEAN_SHELL, eventually, marked, read_text
-from .test_lifecycle import _cmdline
-
-TOKEN = "test-token-123"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class JupyterServer:
-    """`jupyter server` as its own process, with our extension enabled by its installed config."""
-
-    def __init__(
-        self, root: Path, port: int | None = None, *, base_url: str = "/", sock: str | None = None, args: tuple[str, ...] = ()
-    ) -> None:
-        self.root = root
-        self.runtime = root / "runtime"
-        self.port = port or free_port()
-        self.sock = sock  # listen on this unix socket instead of TCP
-        self.url = f"http://{'localhost' if sock else f'127.0.0.1:{self.port}'}{base_url}"
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_DESKTOP_")}
-        self.env["JUPYTER_RUNTIME_DIR"] = str(self.runtime)
-        self.log = open(root / f"server-{self.port}.log", "ab")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "jupyter_server", "--allow-root", "--no-browser",
-             *([f"--sock={sock}"] if sock else [f"--port={self.port}", "--ServerApp.port_retries=0"]),
-             f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={root}", f"--ServerApp.base_url={base_url}",
-             *args],
-            env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-        eventually(self.ready, timeout=60, what="jupyter server up")
-
-    def ready(self) -> bool:
-        assert self.process.poll() is None, (self.root / f"server-{self.port}.log").read_text()[-3000:]
-        try:
-            return self.api("GET", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    @property
-    def auth(self) -> dict[str, str]:
-        return {"Authorization": f"token {TOKEN}"}
-
-    def api(self, method: str, path: str = "", timeout: float = 120, **kwargs) -> httpx.Response:
-        transport = httpx.HTTPTransport(uds=self.sock) if self.sock else None
-        with httpx.Client(headers=self.auth, timeout=timeout, transport=transport) as client:
-            return client.request(method, self.url + "desktop/api/desktops" + path, **kwargs)
-
-    def stop(self, sig: int = signal.SIGTERM) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-        code = self.process.wait(60)
-        self.log.close()
-        return code
+from .harness.processes import cmdline
+from .harness.server import TOKEN, JupyterServer, free_port
+from .harness.widget import FakeFrontEnd
 
 
 @pytest.fixture(scope="module")
@@ -225,7 +167,7 @@ def test_sigkilled_server_orphans_are_reaped_by_the_next_server(tmp_path):
     # something in the desktop that survives PR_SET_PDEATHSIG: it ignores SIGTERM
     stubborn = ["setsid", "sh", "-c", "trap '' TERM HUP; while true; do sleep 1; done"]
     srv.api("POST", f"/{desktop_id}/processes", json={"command": stubborn})
-    eventually(lambda: any("trap" in _cmdline(p) for p in marked(desktop_id)), what="the stubborn app running")
+    eventually(lambda: any("trap" in cmdline(p) for p in marked(desktop_id)), what="the stubborn app running")
     srv.stop(signal.SIGKILL)  # it ignores the SIGTERM PR_SET_PDEATHSIG sends: only a reaper ends it
     again = JupyterServer(tmp_path)
     try:
@@ -238,8 +180,6 @@ def test_widget_tunnel_relays_the_server_proxy(as_kernel, monkeypatch):
     """A page that cannot reach the server itself (VS Code on a remote server): the widget's view asks the
     kernel, which relays RFB between the comm and the server's WebSocket proxy."""
     import struct
-
-    from .test_widget_magic import FakeFrontEnd
 
     with Desktop(profile="none", width=640, height=400) as d:
         view = d.view()

@@ -19,6 +19,7 @@ from jupyter_desktop.backends import _proc
 from jupyter_desktop.backends.local import registry_dir
 
 from .conftest import X_SERVERS, eventually, marked, start_desktop
+from .harness.processes import cmdline
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -90,22 +91,15 @@ def test_sigkilled_owner_is_reaped_by_the_next_start(x_server: str):
     # (and whatever a user's shell left running) survives until the next start reaps it.
     own = ("Xvnc", "Xvfb", "x11vnc", "openbox", "dbus-daemon")
     eventually(
-        lambda: not [c for c in map(_cmdline, marked(desktop_id)) if any(name in c for name in own)],
+        lambda: not [c for c in map(cmdline, marked(desktop_id)) if any(name in c for name in own)],
         what="the X server, VNC server, window manager and bus gone",
     )
-    assert any("trap" in _cmdline(p) for p in marked(desktop_id))
+    assert any("trap" in cmdline(p) for p in marked(desktop_id))
     assert (registry_dir() / desktop_id).exists()
     with start_desktop(x_server, "none"):  # any start reaps orphans first
         assert not marked(desktop_id)
         assert not (registry_dir() / desktop_id).exists()
         assert not Path(f"/tmp/.X{record['display']}-lock").exists() or _lock_pid_alive(record["display"])
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
-    except OSError:
-        return ""
 
 
 def _lock_pid_alive(display: int) -> bool:
@@ -121,8 +115,8 @@ def test_kernel_interrupt_does_not_reach_the_desktop():
     try:
         # the desktop's long-lived processes (shells and sleeps come and go by themselves)
         core = ("Xvnc", "openbox", "dbus-daemon", "xterm", "trap")
-        before = {p for p in marked(desktop_id) if any(name in _cmdline(p) for name in core)}
-        assert len(before) >= 4, [_cmdline(p) for p in marked(desktop_id)]  # xterm may still be starting
+        before = {p for p in marked(desktop_id) if any(name in cmdline(p) for name in core)}
+        assert len(before) >= 4, [cmdline(p) for p in marked(desktop_id)]  # xterm may still be starting
         os.killpg(owner.pid, signal.SIGINT)
         assert owner.stdout.readline() == "interrupted\n"  # the owner's group got it (and the owner survived)
         owner.stdin.write("still there?\n")

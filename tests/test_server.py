@@ -16,10 +16,10 @@ from tornado import web
 from tornado.httpclient import HTTPClientError
 
 from jupyter_desktop.rfb.client import PIXEL_FORMAT
-from jupyter_desktop.server.app import DesktopExtension
 from pytest_jupyter.jupyter_server import *  # noqa: F403 - the fixtures, for this module only
 
 from .conftest import eventually, marked
+from .harness.server import extension_routes
 
 
 @pytest.fixture
@@ -58,14 +58,6 @@ def desktop_id(call, jp_asyncio_loop, jp_serverapp):
     assert status == 201, info
     yield info["id"]
     jp_asyncio_loop.run_until_complete(jp_serverapp.web_app.settings["jupyter_desktop"].manager.stop_all())
-
-
-def extension_routes() -> list[tuple[str, type]]:
-    """Every route the extension registers, exactly as the server gets them."""
-    app = DesktopExtension()
-    app.handlers = []
-    app.initialize_handlers()
-    return [(r[0], r[1]) for r in app.handlers]
 
 
 def concrete(pattern: str, desktop_id: str) -> str:

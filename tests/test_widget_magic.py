@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import struct
-import threading
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
@@ -13,6 +12,7 @@ from jupyter_desktop import Desktop, DesktopClosedError, InputLimitError, Invali
 from jupyter_desktop.widget import MAX_GRID_TILES, DesktopGrid, DesktopView
 
 from .conftest import eventually, marked, start_desktop
+from .harness.widget import FakeFrontEnd
 
 
 @pytest.fixture(scope="module")
@@ -47,34 +47,6 @@ def test_grid_holds_the_desktops_views(desktop: Desktop):
         Desktop.grid([desktop, desktop])
     with pytest.raises(InputLimitError, match="MAX_GRID_TILES"):
         Desktop.grid([desktop] * (MAX_GRID_TILES + 1))
-
-
-class FakeFrontEnd:
-    """What widget.js does over the comm: open a tunnel channel, send bytes, collect what comes back."""
-
-    def __init__(self, view: DesktopView, monkeypatch) -> None:
-        self.view = view
-        self.received = bytearray()
-        self.events: list[dict] = []
-        self.lock = threading.Lock()
-
-        def send(content, buffers=None):
-            with self.lock:
-                self.events.append(content)
-                for b in buffers or []:
-                    self.received += bytes(b)
-
-        monkeypatch.setattr(view, "send", send)
-
-    def post(self, content: dict, *buffers: bytes) -> None:
-        self.view._on_message(self.view, content, list(buffers))
-
-    def read(self, n: int) -> bytes:
-        eventually(lambda: len(self.received) >= n, interval=0.02, what=f"{n} bytes through the tunnel")
-        with self.lock:
-            out = bytes(self.received[:n])
-            del self.received[:n]
-        return out
 
 
 def test_comm_tunnel_relays_rfb(desktop: Desktop, monkeypatch):

@@ -1,6 +1,6 @@
-"""A student in Chromium under a real JupyterHub (tests/hub.py: the PyPI jupyterhub, configurable-http-proxy, unix
-users logging in with their passwords, the localprocess spawner, deploy/jupyterhub_config.py): the launcher tile's
-Desktop tab, the full-page viewer and the list page render and take input, and every request they make passes.
+"""A student in Chromium under a real JupyterHub (tests/harness/hub.py: the PyPI jupyterhub, configurable-http-proxy,
+unix users logging in with their passwords, the localprocess spawner, deploy/jupyterhub_config.py): the launcher
+tile's Desktop tab, the full-page viewer and the list page render and take input, and every request they make passes.
 
 What the hub does that a plain jupyter-server does not, and what broke these three (issue 9): every single-user
 response says `Content-Security-Policy: frame-ancestors 'none'` (the Lab tab's old iframe was refused: a blank
@@ -22,16 +22,13 @@ from typing import Any
 import httpx
 import pytest
 
-from .conftest import eventually
-from .hub import Hub, hub  # noqa: F401 (the module's hub fixture)
-from .test_browser_viewer import VIEWPORT, chromium
+from ..conftest import eventually
+from ..harness.browser import VIEWPORT, skip_without_chromium
+from ..harness.hub import Hub
+
+skip_without_chromium()
 
 STUDENT = "student2"  # test_hub.py's tests use student1; any student works
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    yield from chromium()
 
 
 @pytest.fixture(scope="module")

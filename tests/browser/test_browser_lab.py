@@ -8,7 +8,7 @@ frame-ancestors 'none'` (JupyterHub >= 4.1), so no page of the server can be fra
 tabs host the viewer in Lab's own DOM, no iframe (an iframe of the viewer page was refused there: blank tab).
 
 Runs where `jupyterlab` and `notebook` are installed next to jupyter_desktop; the labextension is this checkout's
-build (test_browser_viewer.LABEXTENSION) or, without one, the installed one; skipped when there is neither.
+build (tests/harness/server.py's LABEXTENSION) or, without one, the installed one; skipped when there is neither.
 """
 
 from __future__ import annotations
@@ -23,9 +23,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import eventually
-from .lab_notebook import quiet_lab_settings
-from .test_browser_viewer import BASE, HUB_HEADERS_CONFIG, LABEXTENSION, TOKEN, Server, chromium, open_context
+from ..conftest import eventually
+from ..harness.browser import BASE, browser_server, open_context, skip_without_chromium
+from ..harness.lab_notebook import start_lab
+from ..harness.server import HUB_HEADERS_CONFIG, LABEXTENSION, TOKEN, JupyterServer
+
+skip_without_chromium()
 
 pytest.importorskip("jupyterlab")
 pytest.importorskip("notebook")
@@ -53,24 +56,15 @@ VIEWER = f"{PANEL} .jd-viewer"
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    yield from chromium()
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory) -> Iterator[Server]:
+def lab(tmp_path_factory) -> Iterator[JupyterServer]:
     root = tmp_path_factory.mktemp("lab")
-    quiet_lab_settings(root / "lab-settings")  # no news toast over the desktop's corner
-    srv = Server(
-        root, app="jupyterlab", args=("--DesktopExtension.max_desktops=1",),
-        config=HUB_HEADERS_CONFIG,
-    )  # fmt: skip
+    srv = start_lab(root, args=("--DesktopExtension.max_desktops=1",), config=HUB_HEADERS_CONFIG)
     yield srv
-    srv.stop()
+    srv.shutdown()
 
 
 @pytest.fixture
-def lab_page(browser, lab: Server):
+def lab_page(browser, lab: JupyterServer):
     context = open_context(browser, lab, xsrf=False)  # JupyterLab sets its own _xsrf cookie
     page = context.new_page()
     errors: list[str] = []
@@ -84,16 +78,16 @@ def lab_page(browser, lab: Server):
     assert not errors, f"JavaScript errors in JupyterLab: {errors}"
 
 
-def desktop_ids(server: Server) -> list[str]:
+def desktop_ids(server: JupyterServer) -> list[str]:
     return [d["id"] for d in server.api("GET").json()]
 
 
-def remote_size(server: Server, desktop_id: str) -> tuple[int, int]:
+def remote_size(server: JupyterServer, desktop_id: str) -> tuple[int, int]:
     info = server.api("GET", f"/{desktop_id}").json()
     return info["width"], info["height"]
 
 
-def pointer(server: Server, desktop_id: str) -> tuple[int, int]:
+def pointer(server: JupyterServer, desktop_id: str) -> tuple[int, int]:
     data = server.api("GET", f"/{desktop_id}/pointer").json()
     return data["x"], data["y"]
 
@@ -241,10 +235,10 @@ def test_desktops_tile_lists_and_opens_desktops_in_tabs(lab_page, lab):
 
 
 @pytest.fixture(scope="module")
-def nb(tmp_path_factory) -> Iterator[Server]:
-    srv = Server(tmp_path_factory.mktemp("nb"), app="notebook")
+def nb(tmp_path_factory) -> Iterator[JupyterServer]:
+    srv = browser_server(tmp_path_factory.mktemp("nb"), app="notebook")
     yield srv
-    srv.stop()
+    srv.shutdown()
 
 
 def test_notebook7_new_menu_opens_the_desktop_in_a_browser_tab(browser, nb):

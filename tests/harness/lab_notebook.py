@@ -1,6 +1,6 @@
-"""Drive a notebook in a real JupyterLab page (Chromium through Playwright): run code in new cells, read their
-output, and find, read and click the desktop widget a cell displays. Used by tests/test_browser_widget.py and
-benchmarks/bench_widget.py."""
+"""Drive a notebook in a real JupyterLab page (Chromium through Playwright): start JupyterLab, run code in new
+cells, read their output, start desktops from them and find, read and click the desktop widget a cell displays.
+Used by tests/browser/test_browser_widget.py, tests/browser/test_browser_lab.py and benchmarks/bench_widget.py."""
 
 from __future__ import annotations
 
@@ -12,8 +12,12 @@ from typing import Any
 
 import httpx
 
-TOKEN = "browser-test-token"  # the same as tests/test_browser_viewer.py's servers
+from .browser import browser_server
+from .processes import marked
+from .server import TOKEN, JupyterServer
+from .waiting import eventually
 
+NOTEBOOK_VIEWPORT = {"width": 1280, "height": 1000}
 _PROMPT_DONE = re.compile(r"^\[\d+\]:$")
 
 
@@ -24,6 +28,13 @@ def quiet_lab_settings(settings_dir: Path) -> None:
     (target / "notification.jupyterlab-settings").write_text(
         json.dumps({"fetchNews": "false", "checkForUpdates": False})
     )
+
+
+def start_lab(root: Path, *, extension: bool = True, args: tuple[str, ...] = (), config: str = "") -> JupyterServer:
+    """JupyterLab as its own process, as the browser tests run it (under BASE), with or without our server extension,
+    without news toasts (``args``, ``config``: JupyterServer's)."""
+    quiet_lab_settings(root / "lab-settings")  # no news toast over the desktop's corner
+    return browser_server(root, app="jupyterlab", extension=extension, args=args, config=config)
 
 
 def write_notebook(path: Path) -> None:
@@ -107,6 +118,39 @@ class LabNotebook:
         return json.loads(match.group(1))
 
 
+def open_notebook(browser: Any, lab: JupyterServer, name: str, app: str = "lab") -> tuple[Any, LabNotebook]:
+    """A fresh browser context (clipboard allowed) with notebook ``name`` of ``lab`` open in JupyterLab (``app``
+    "lab") or Notebook 7 ("notebook"); ``nb.errors`` and ``nb.sockets`` record the page's errors and WebSockets."""
+    context = browser.new_context(viewport=NOTEBOOK_VIEWPORT, accept_downloads=True)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=lab.origin)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(f"{exc}\n{exc.stack}"))
+    sockets: list[object] = []
+    page.on("websocket", lambda ws: sockets.append(ws))
+    nb = LabNotebook(page, lab.url, lab.root, name, app)
+    nb.errors = errors
+    nb.socket_objects = sockets
+    nb.sockets = _Urls(sockets)
+    return context, nb
+
+
+class _Urls:
+    """The URLs of a page's WebSockets, read when asked."""
+
+    def __init__(self, sockets: list[object]) -> None:
+        self._sockets = sockets
+
+    def count(self, url: str) -> int:
+        return [ws.url for ws in self._sockets].count(url)
+
+    def __iter__(self):
+        return iter([ws.url for ws in self._sockets])
+
+    def __repr__(self) -> str:
+        return repr(list(self))
+
+
 # ---------------------------------------------------------------------------------------------- the widget
 
 
@@ -161,3 +205,24 @@ def click_desktop(view: Any, x: int, y: int) -> tuple[float, float]:
 
 def close(a: tuple[int, ...], b: tuple[int, ...], tolerance: int = 24) -> bool:
     return all(abs(x - y) <= tolerance for x, y in zip(a, b))
+
+
+class Started:
+    """Desktop ids a test started, checked for leftover processes when the server is gone."""
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+
+    def check_gone(self) -> None:
+        eventually(lambda: not any(marked(i) for i in self.ids), timeout=30, what="no desktop process left")
+
+
+def start(nb: LabNotebook, started: Started, var: str, options: str) -> str:
+    desktop_id = nb.value(f"({var} := __import__('jupyter_desktop').Desktop({options})).id", timeout=120)
+    started.ids.append(desktop_id)
+    return desktop_id
+
+
+def show(nb: LabNotebook, var: str, desktop_id: str, transport: str):
+    nb.run(var)  # the cell's value: the Desktop renders as the live widget
+    return wait_widget(nb.page, desktop_id, state="connected", transport=transport)

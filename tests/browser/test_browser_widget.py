@@ -15,125 +15,38 @@ from __future__ import annotations
 import base64
 import io
 import re
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from PIL import Image
 
-from .conftest import eventually, marked, ocr
-from .lab_notebook import (
+from ..conftest import eventually, marked, ocr
+from ..harness.browser import BASE, skip_without_chromium
+from ..harness.lab_notebook import (
+    NOTEBOOK_VIEWPORT,
     LabNotebook,
+    Started,
     canvas_geometry,
     canvas_pixels,
     click_desktop,
     close,
-    quiet_lab_settings,
+    open_notebook,
+    show,
+    start,
+    start_lab,
     wait_widget,
 )
-from .test_browser_viewer import BASE, TOKEN, Server, chromium
+from ..harness.server import JupyterServer
+
+skip_without_chromium()
 
 pytest.importorskip("jupyterlab")
 pytest.importorskip("anywidget")
 
 ORANGE = (255, 128, 0)
 TEAL = (0, 128, 128)
-VIEWPORT = {"width": 1280, "height": 1000}
-
-
-class Lab(Server):
-    """JupyterLab as its own process under BASE, with or without our server extension."""
-
-    def __init__(self, root: Path, extension: bool = True) -> None:
-        self.extension = extension
-        self.root = root
-        quiet_lab_settings(root / "lab-settings")
-        args = () if extension else ("--ServerApp.jpserver_extensions=jupyter_desktop=False",)
-        super().__init__(root, app="jupyterlab", args=args)
-
-    def ready(self) -> bool:
-        assert self.process.poll() is None, self.log_path.read_text()[-3000:]
-        try:
-            status = httpx.get(self.url + "api/status", headers={"Authorization": f"token {TOKEN}"}, timeout=2)
-            if status.status_code != 200:
-                return False
-            desktops = self.api("GET", timeout=2).status_code
-        except httpx.HTTPError:
-            return False
-        assert desktops == (200 if self.extension else 404), f"desktop API answered {desktops}"
-        return True
-
-    def stop(self) -> None:
-        if self.extension:
-            super().stop()
-            return
-        if self.process.poll() is None:
-            self.process.terminate()
-        try:
-            self.process.wait(60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    yield from chromium()
-
-
-def open_notebook(browser, lab: Lab, name: str, app: str = "lab"):
-    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
-    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=lab.origin)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(f"{exc}\n{exc.stack}"))
-    sockets: list[object] = []
-    page.on("websocket", lambda ws: sockets.append(ws))
-    nb = LabNotebook(page, lab.url, lab.root, name, app)
-    nb.errors = errors
-    nb.socket_objects = sockets
-    nb.sockets = _Urls(sockets)
-    return context, nb
-
-
-class _Urls:
-    """The URLs of a page's WebSockets, read when asked."""
-
-    def __init__(self, sockets: list[object]) -> None:
-        self._sockets = sockets
-
-    def count(self, url: str) -> int:
-        return [ws.url for ws in self._sockets].count(url)
-
-    def __iter__(self):
-        return iter([ws.url for ws in self._sockets])
-
-    def __repr__(self) -> str:
-        return repr(list(self))
-
-
-class Started:
-    """Desktop ids a test started, checked for leftover processes when the server is gone."""
-
-    def __init__(self) -> None:
-        self.ids: list[str] = []
-
-    def check_gone(self) -> None:
-        eventually(lambda: not any(marked(i) for i in self.ids), timeout=30, what="no desktop process left")
-
-
-def start(nb: LabNotebook, started: Started, var: str, options: str) -> str:
-    desktop_id = nb.value(f"({var} := __import__('jupyter_desktop').Desktop({options})).id", timeout=120)
-    started.ids.append(desktop_id)
-    return desktop_id
-
-
-def show(nb: LabNotebook, var: str, desktop_id: str, transport: str):
-    nb.run(var)  # the cell's value: the Desktop renders as the live widget
-    return wait_widget(nb.page, desktop_id, state="connected", transport=transport)
 
 
 def paint_and_read(nb: LabNotebook, view, var: str, color: tuple[int, int, int]) -> None:
@@ -178,8 +91,8 @@ def misfit(view, g: dict[str, float]) -> str:
         problems.append(f"the canvas is {g['width']:.1f} px wide in a {cell:.1f} px cell")
     if abs(g["height"] - g["width"] * g["fbHeight"] / g["fbWidth"]) > 1.5:
         problems.append(f"the canvas is {g['width']:.1f}x{g['height']:.1f}, not {g['fbWidth']}x{g['fbHeight']}'s shape")
-    if height > VIEWPORT["height"]:
-        problems.append(f"the view is {height:.0f} px high in a {VIEWPORT['height']} px window")
+    if height > NOTEBOOK_VIEWPORT["height"]:
+        problems.append(f"the view is {height:.0f} px high in a {NOTEBOOK_VIEWPORT['height']} px window")
     return "; ".join(problems)
 
 
@@ -199,16 +112,16 @@ def pointer_follows_clicks(nb: LabNotebook, view, var: str) -> tuple[int, int]:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory) -> Iterator[Lab]:
+def lab(tmp_path_factory) -> Iterator[JupyterServer]:
     started = Started()
-    srv = Lab(tmp_path_factory.mktemp("lab-widget"))
+    srv = start_lab(tmp_path_factory.mktemp("lab-widget"))
     srv.started = started
     yield srv
-    srv.stop()
+    srv.shutdown()
     started.check_gone()
 
 
-def test_widget_through_the_server_websocket(browser, lab: Lab, tmp_path):
+def test_widget_through_the_server_websocket(browser, lab: JupyterServer, tmp_path):
     context, nb = open_notebook(browser, lab, "websocket.ipynb")
     page = nb.page
     try:
@@ -354,7 +267,7 @@ def test_widget_through_the_server_websocket(browser, lab: Lab, tmp_path):
         context.close()
 
 
-def test_widget_in_notebook7(browser, lab: Lab, tmp_path):
+def test_widget_in_notebook7(browser, lab: JupyterServer, tmp_path):
     """Notebook 7 (served by the same JupyterLab server) is a Jupyter page too: the server's WebSocket."""
     context, nb = open_notebook(browser, lab, "nb7.ipynb", app="notebook")
     page = nb.page
@@ -380,16 +293,16 @@ def test_widget_in_notebook7(browser, lab: Lab, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def lab_without_extension(tmp_path_factory) -> Iterator[Lab]:
+def lab_without_extension(tmp_path_factory) -> Iterator[JupyterServer]:
     started = Started()
-    srv = Lab(tmp_path_factory.mktemp("lab-tunnel"), extension=False)
+    srv = start_lab(tmp_path_factory.mktemp("lab-tunnel"), extension=False)
     srv.started = started
     yield srv
-    srv.stop()
+    srv.shutdown()
     started.check_gone()
 
 
-def test_widget_through_the_comm_tunnel(browser, lab_without_extension: Lab, tmp_path):
+def test_widget_through_the_comm_tunnel(browser, lab_without_extension: JupyterServer, tmp_path):
     lab = lab_without_extension
     context, nb = open_notebook(browser, lab, "tunnel.ipynb")
     page = nb.page
@@ -427,7 +340,7 @@ def test_widget_through_the_comm_tunnel(browser, lab_without_extension: Lab, tmp
         context.close()
 
 
-def test_tunnel_survives_a_busy_kernel(browser, lab_without_extension: Lab, tmp_path):
+def test_tunnel_survives_a_busy_kernel(browser, lab_without_extension: JupyterServer, tmp_path):
     """A cell that runs for a while does not freeze the view: JupyterLab sends comm messages to a subshell
     (ipykernel 7), so the tunnel keeps relaying; the desktop's changes show while the cell runs."""
     lab = lab_without_extension
@@ -479,7 +392,7 @@ def show_grid(nb: LabNotebook, started: Started, names: list[str]) -> list[str]:
     return ids
 
 
-def test_grid_of_desktops_through_the_server_websocket(browser, lab: Lab, tmp_path):
+def test_grid_of_desktops_through_the_server_websocket(browser, lab: JupyterServer, tmp_path):
     """Desktop.grid([g1, g2, g3]): each tile shows its own desktop, live; view-only until taken over."""
     context, nb = open_notebook(browser, lab, "grid.ipynb")
     page = nb.page
@@ -538,7 +451,7 @@ def test_grid_of_desktops_through_the_server_websocket(browser, lab: Lab, tmp_pa
         context.close()
 
 
-def test_grid_of_desktops_through_the_comm_tunnel(browser, lab_without_extension: Lab, tmp_path):
+def test_grid_of_desktops_through_the_comm_tunnel(browser, lab_without_extension: JupyterServer, tmp_path):
     """The same grid when the desktops live in the kernel: each tile tunnels through its desktop's comm."""
     lab = lab_without_extension
     context, nb = open_notebook(browser, lab, "grid-tunnel.ipynb")

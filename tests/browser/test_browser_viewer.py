@@ -5,151 +5,35 @@ What a user does: start a desktop from the list page, see it connected and resiz
 after clicking, move text through the clipboard panel both ways, download a screenshot, watch it reconnect when
 the desktop restarts and give up (saying why) when the desktop is stopped.
 
-Needs /usr/bin/chromium (`apt-get install chromium`); skipped without it unless JUPYTER_DESKTOP_REQUIRE_BROWSER=1.
+Needs /usr/bin/chromium (`apt-get install chromium`); skipped without it unless JUPYTER_DESKTOP_REQUIRE_BROWSER=1
+(tests/harness/browser.py: skip_without_chromium).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from types import SimpleNamespace
 
-import httpx
 import pytest
 from PIL import Image
 
-from .conftest import eventually
+from ..conftest import eventually
+from ..harness.browser import BASE, browser_server, open_context, skip_without_chromium
+from ..harness.server import HUB_HEADERS_CONFIG, TOKEN, JupyterServer
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-TOKEN = "browser-test-token"
-BASE = "/user/alice/"  # pages and URLs must work under a base URL, as on JupyterHub
-VIEWPORT = {"width": 1100, "height": 720}
-ROOT = Path(__file__).resolve().parent.parent
-# The JupyterLab extension as built in this checkout (`npm run build`). An editable install copies it into the
-# venv's share/jupyter/labextensions once, at install time: JupyterLab and Notebook 7 here load this build
-# instead (extra_labextensions_path comes first), so the browser tests test the code they sit next to.
-LABEXTENSION = ROOT / "jupyter_desktop" / "labextension"
-# What a JupyterHub (>= 4.1) single-user server sends on every response: no page of it may be framed, even by
-# the same origin (jupyterhub/singleuser/extension.py: headers.setdefault("Content-Security-Policy", ...)).
-HUB_HEADERS_CONFIG = """c.ServerApp.tornado_settings = {"headers": {"Content-Security-Policy": "frame-ancestors 'none'"}}\n"""
-
-if not (os.path.exists(CHROMIUM) and shutil.which("xclip")):
-    if os.environ.get("JUPYTER_DESKTOP_REQUIRE_BROWSER") == "1":
-        raise RuntimeError(f"{CHROMIUM} (apt-get install chromium) and xclip are required for the browser tests")
-    pytest.skip(f"needs {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
-
-sync_api = pytest.importorskip("playwright.sync_api")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """`jupyter server` (or `app`: jupyterlab, notebook) with our extension (enabled by its installed config), under BASE.
-    `config`: the text of a jupyter_server_config.py for it (e.g. HUB_HEADERS_CONFIG)."""
-
-    def __init__(self, root: Path, app: str = "jupyter_server", args: tuple[str, ...] = (), config: str = "") -> None:
-        self.port = free_port()
-        self.origin = f"http://127.0.0.1:{self.port}"
-        self.url = self.origin + BASE
-        self.log_path = root / "server.log"
-        self.log = open(self.log_path, "ab")  # noqa: SIM115
-        env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_DESKTOP_")}
-        env["JUPYTER_RUNTIME_DIR"] = str(root / "runtime")
-        # JupyterLab / Notebook 7 keep settings and workspaces (open tabs) here, not in ~/.jupyter
-        env["JUPYTERLAB_SETTINGS_DIR"] = str(root / "lab-settings")
-        env["JUPYTERLAB_WORKSPACES_DIR"] = str(root / "lab-workspaces")
-        if config:
-            (root / "config").mkdir(exist_ok=True)
-            (root / "config" / "jupyter_server_config.py").write_text(config)
-            env["JUPYTER_CONFIG_DIR"] = str(root / "config")  # the installed config (sys.prefix/etc) still applies
-        if app != "jupyter_server" and (LABEXTENSION / "package.json").is_file():
-            link = root / "labextensions" / "jupyter-desktop"
-            if not link.is_symlink():
-                link.parent.mkdir(exist_ok=True)
-                link.symlink_to(LABEXTENSION, target_is_directory=True)
-            args = (f"--LabServerApp.extra_labextensions_path={root / 'labextensions'}", *args)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", app, "--allow-root", "--no-browser", f"--port={self.port}",
-             "--ServerApp.port_retries=0", f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={root}",
-             f"--ServerApp.base_url={BASE}", "--DesktopExtension.export_env=False", *args],
-            env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-        eventually(self.ready, timeout=60, what="jupyter server up")
-
-    def ready(self) -> bool:
-        assert self.process.poll() is None, self.log_path.read_text()[-3000:]
-        try:
-            return self.api("GET", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    def api(self, method: str, path: str = "", timeout: float = 120, **kwargs) -> httpx.Response:
-        headers = {"Authorization": f"token {TOKEN}"}
-        return httpx.request(
-            method, self.url + "desktop/api/desktops" + path, headers=headers, timeout=timeout, **kwargs
-        )
-
-    def stop(self) -> None:
-        try:
-            for d in self.api("GET", timeout=10).json():
-                self.api("DELETE", f"/{d['id']}")
-        finally:
-            if self.process.poll() is None:
-                self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-            self.log.close()
+skip_without_chromium()
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[Server]:
-    srv = Server(tmp_path_factory.mktemp("jupyter"), config=HUB_HEADERS_CONFIG)
+def server(tmp_path_factory) -> Iterator[JupyterServer]:
+    srv = browser_server(tmp_path_factory.mktemp("jupyter"), config=HUB_HEADERS_CONFIG)
     yield srv
-    srv.stop()
-
-
-def chromium() -> Iterator[object]:
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    yield from chromium()
-
-
-def open_context(browser, server: Server, xsrf: bool = True):
-    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
-    if xsrf:
-        # JupyterLab leaves an _xsrf cookie in the browser; the pages send it back as X-XSRFToken.
-        context.add_cookies([{"name": "_xsrf", "value": uuid.uuid4().hex, "url": server.origin + "/"}])
-    return context
+    srv.shutdown()
 
 
 @pytest.fixture
-def page(browser, server: Server) -> Iterator[object]:
+def page(browser, server: JupyterServer) -> Iterator[object]:
     context = open_context(browser, server)
     page = context.new_page()
     errors: list[str] = []
@@ -163,7 +47,7 @@ def page(browser, server: Server) -> Iterator[object]:
 
 
 @pytest.fixture
-def desktop(server: Server) -> Iterator[str]:
+def desktop(server: JupyterServer) -> Iterator[str]:
     response = server.api("POST", json={"profile": "openbox", "width": 800, "height": 600})
     assert response.status_code == 201, response.text
     desktop_id = response.json()["id"]
@@ -171,7 +55,7 @@ def desktop(server: Server) -> Iterator[str]:
     server.api("DELETE", f"/{desktop_id}")
 
 
-def open_viewer(page, server: Server, desktop_id: str, query: str = "") -> None:
+def open_viewer(page, server: JupyterServer, desktop_id: str, query: str = "") -> None:
     page.goto(server.url + f"desktop/{desktop_id}/{query}")
     page.wait_for_selector("#jupyter-desktop[data-state=connected]", timeout=30000)
 
@@ -186,7 +70,7 @@ def gone(response) -> bool:
     return response.status_code == 404 or response.json().get("status") == "stopped"
 
 
-def remote_size(server: Server, desktop_id: str) -> tuple[int, int]:
+def remote_size(server: JupyterServer, desktop_id: str) -> tuple[int, int]:
     info = server.api("GET", f"/{desktop_id}").json()
     return info["width"], info["height"]
 
@@ -257,7 +141,7 @@ def canvas_pixel(page, x: int, y: int) -> list[int]:
     )
 
 
-def pointer(server: Server, desktop_id: str) -> tuple[int, int]:
+def pointer(server: JupyterServer, desktop_id: str) -> tuple[int, int]:
     data = server.api("GET", f"/{desktop_id}/pointer").json()
     return data["x"], data["y"]
 
@@ -278,7 +162,7 @@ def test_canvas_shows_the_desktop_and_clicks_land_there(page, server, desktop):
         eventually(lambda: pointer(server, desktop) == (x, y), what=f"pointer at ({x}, {y})")
 
 
-def x_clipboard(server: Server, desktop_id: str) -> str:
+def x_clipboard(server: JupyterServer, desktop_id: str) -> str:
     """What an X application on the desktop would paste."""
     result = server.api(
         "POST", f"/{desktop_id}/exec", json={"command": ["xclip", "-o", "-selection", "clipboard"], "timeout": 10}
@@ -286,7 +170,7 @@ def x_clipboard(server: Server, desktop_id: str) -> str:
     return result.json()["stdout"]
 
 
-def x_copy(server: Server, desktop_id: str, text: str) -> None:
+def x_copy(server: JupyterServer, desktop_id: str, text: str) -> None:
     """An X application copies `text`."""
     command = f"printf %s '{text}' | xclip -i -selection clipboard"
     assert server.api("POST", f"/{desktop_id}/exec", json={"command": command, "timeout": 10}).json()["returncode"] == 0

@@ -7,9 +7,7 @@ Needs root (it creates users with useradd and the hub switches to their uids): s
 installs configurable-http-proxy in .venv and the students' venv under /opt/jupyter-desktop-hub (students cannot
 run .venv's python). ``bootstrap.sh test`` runs it first; the fixture runs it too (a no-op when nothing changed).
 
-For tests in other modules::
-
-    from .hub import hub  # noqa: F401  (a module-scoped fixture: one hub per module)
+In tests (the ``hub`` fixture is tests/conftest.py's: module-scoped, one hub per module)::
 
     def test_something(hub):
         hub.start_server("student1")                  # spawned through the hub's REST API, waits until ready
@@ -42,7 +40,6 @@ import re
 import secrets
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -57,9 +54,10 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from .conftest import eventually
+from .server import free_port
+from .waiting import eventually
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEPLOY_CONFIG = ROOT / "deploy" / "jupyterhub_config.py"
 DOCKER_CONFIG = ROOT / "deploy" / "jupyterhub_docker_config.py"
 SETUP = ROOT / "scripts" / "hub_setup.py"
@@ -111,12 +109,6 @@ while True:
         print(f"supervisor: hub exited with {code}", flush=True)
 sys.exit(0 if code in (0, -signal.SIGTERM) else 3)
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # ---------------------------------------------------------------------------------------------- processes
@@ -479,7 +471,7 @@ class Hub:
 
     def token(self, user: str, scopes: list[str] | None = None) -> str:
         """A new API token of ``user``: with ``scopes``, or the user's own permissions (``inherit``)."""
-        body: dict[str, Any] = {"note": "tests/hub.py", "expires_in": 3600}
+        body: dict[str, Any] = {"note": "tests/harness/hub.py", "expires_in": 3600}
         if scopes is not None:
             body["scopes"] = scopes
         response = self.api("POST", f"users/{user}/tokens", json=body)
@@ -588,13 +580,6 @@ def running_hub(root: Path, **options: Any) -> Iterator[Hub]:
 
 
 _running: list[Hub] = []
-
-
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory) -> Iterator[Hub]:
-    """A real JupyterHub for the module (deploy/jupyterhub_config.py's culling times: an hour)."""
-    with running_hub(tmp_path_factory.mktemp("hub")) as h:
-        yield h
 
 
 # ---------------------------------------------------------------------------------------------- a kernel's code
