@@ -4,7 +4,7 @@ before: GET .../screenshot?format=raw, POST .../actions), in one run, from a rea
 
 Run: .venv/bin/python benchmarks/bench_kernel.py [--rounds N] [--size 1280x800]
 
-Prints medians and p95 in ms, on an idle screen and on a busy one (an xterm printing 20 times a second: each
+Prints medians and p95 in ms (and, for reference, the same in this process with no server), on an idle screen and on a busy one (an xterm printing 20 times a second: each
 fresh screenshot then carries real updates); "fresh=False" reads the mirror without the round trip that makes it
 current.
 """
@@ -53,11 +53,12 @@ def timed(fn):
     return out
 
 results = {{}}
-for screen in ("idle screen", "busy screen"):
+for screen in ("busy screen", "idle screen"):  # busy first: the new desktop and kernel settle meanwhile
   if screen == "busy screen":  # an xterm printing the time 20 times a second: every fresh screenshot has news
     ticker = d.launch(["xterm", "-T", "ticker", "-geometry", "80x10+0+0", "-e", "sh", "-c", "while :; do date +%T.%N; sleep 0.05; done"])
     d.wait_for_window("ticker")
   else:
+    ticker.kill()
     d.wait_until_stable(quiet=0.5, timeout=30)
   for _ in range(2):  # interleaved, twice: neither path gets a quieter machine
     for name, fn in [
@@ -77,6 +78,32 @@ print("RESULTS" + json.dumps(results))
 def stats(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(samples)
     return ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+
+
+def in_process(width: int, height: int, rounds: int) -> dict[str, list[float]]:
+    """For reference, right after: the same screenshot and click with the desktop in this process (no server)."""
+    import os
+    import time as clock
+
+    from jupyter_desktop import Desktop
+
+    for name in ("JUPYTER_DESKTOP_URL", "JPY_PARENT_PID", "JUPYTERHUB_SERVICE_URL"):
+        os.environ.pop(name, None)
+    out: dict[str, list[float]] = {}
+    with Desktop(width=width, height=height) as d:
+        d.wait_until_stable(quiet=0.5, timeout=30)
+        for _ in range(2):
+            for name, fn in [
+                ("idle screen: screenshot() in process (no server)", d.screenshot),
+                ("idle screen: left_click() in process (no server)", lambda: d.left_click(width - 100, height - 100)),
+            ]:
+                for _ in range(5):
+                    fn()
+                for _ in range(rounds):
+                    started = clock.perf_counter()
+                    fn()
+                    out.setdefault(name, []).append((clock.perf_counter() - started) * 1000)
+    return out
 
 
 def main() -> None:
@@ -113,6 +140,7 @@ def main() -> None:
             results = json.loads("".join(out).split("RESULTS", 1)[1])
         finally:
             server.stop()
+    results.update(in_process(width, height, args.rounds))
 
     print(f"A kernel's Desktop under a real Jupyter server, {width}x{height}, {2 * args.rounds} rounds each (ms):")
     print(f"  {'':55} {'median':>8} {'p95':>8}")
