@@ -143,6 +143,19 @@ class Process:
         return f"<Process {self.pid} {self.argv[0]!r} {state}>"
 
 
+class Files:
+    """The desktop's files, as its user sees them (a local desktop's: this user's; a Docker desktop's: its
+    container's). ``d.files.list(path)``."""
+
+    def __init__(self, desktop: Desktop) -> None:
+        self._desktop = desktop
+
+    def list(self, path: str = ".") -> builtins.list[dict[str, Any]]:
+        """The entries of a directory (a relative path starts at the desktop user's home), sorted by name: name,
+        type (file, directory, link, other), size in bytes, modified (seconds since the epoch). At most 10,000."""
+        return self._desktop._call(self._desktop._session.list_files(path))
+
+
 class Desktop:
     """A live Linux desktop you can see and drive.
 
@@ -539,6 +552,11 @@ class Desktop:
             self._session.run(command, input=input, timeout=timeout, env=env, cwd=cwd),
             None if timeout is None else timeout + 30,
         )
+
+    @property
+    def files(self) -> Files:
+        """The desktop's files: ``d.files.list("Documents")``."""
+        return Files(self)
 
     # ------------------------------------------------------------------ windows
 

@@ -6,7 +6,8 @@ Hubs: :class:`~jupyter_desktop.desktop.LocalHub` (this process's DesktopManager)
 :class:`~jupyter_desktop.remote.ServerHub` (a Jupyter server's REST API). ``Desktop`` picks its hub once, when it
 is made; ``tests/test_seam.py`` checks that each implementation matches these signature for signature.
 
-A new operation is written once in each session (and, if the server offers it, once as a REST route); ``Desktop``
+A new operation is its signature here and its implementation in ``Session``: the server's generic route and the
+kernel's ``RemoteSession`` carry every operation whose arguments and result are JSON (``wire.py``); ``Desktop``
 calls it the same way for both.
 """
 
@@ -20,7 +21,11 @@ from PIL import Image
 from .backends.base import DesktopSpec, LaunchedProcess, RunResult
 from .xtools import Window
 
-__all__ = ["DesktopSession", "DesktopHub"]
+__all__ = ["DesktopSession", "DesktopHub", "LOCAL_ONLY"]
+
+#: Operations that make sense only where the desktop is reached directly (a byte stream's callables): never over
+#: the server's generic route (wire.py).
+LOCAL_ONLY = frozenset({"open_rfb"})
 
 
 @runtime_checkable
@@ -81,6 +86,11 @@ class DesktopSession(Protocol):
     async def open(
         self, target: str, *, env: Mapping[str, str] | None = None, cwd: str | None = None
     ) -> LaunchedProcess: ...
+
+    # ---- files
+    async def list_files(self, path: str = ".") -> list[dict[str, Any]]:
+        """The entries of a directory as the desktop's user sees it (relative to their home): name, type
+        (file, directory, link, other), size in bytes, modified (seconds since the epoch)."""
 
     # ---- windows
     async def windows(self) -> list[Window]: ...

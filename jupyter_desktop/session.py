@@ -34,6 +34,15 @@ __all__ = ["Session", "Window", "STATUSES"]
 STATUSES = ("starting", "running", "stopping", "stopped", "error")
 
 MAX_INPUT = 1 << 20  # bytes given to a command's standard input
+MAX_LISTED = 10_000  # entries list_files returns
+
+# The entries of "$1" (relative to the user's home), NUL-separated: type, size, mtime, name (last: a name may hold
+# tabs or newlines); one more than the limit, to tell a bigger directory.
+_LIST_SCRIPT = (
+    'cd "$HOME" 2>/dev/null; test -d "$1" || { echo "no directory $1" >&2; exit 2; }; '
+    f"find \"$1\" -mindepth 1 -maxdepth 1 -printf '%y\\t%s\\t%T@\\t%f\\0' | head -z -n {MAX_LISTED + 1}"
+)
+_FILE_TYPES = {"f": "file", "d": "directory", "l": "link"}
 MAX_TIMEOUT = 3600.0  # seconds a command may run
 
 class Session(RFBScreen):
@@ -327,6 +336,28 @@ class Session(RFBScreen):
         if not isinstance(target, str) or not target.strip():
             raise InvalidInputError("open() needs a URL or a file path")
         return await self.launch(["xdg-open", target], env=env, cwd=cwd)
+
+    async def list_files(self, path: str = ".") -> list[dict[str, Any]]:
+        if not isinstance(path, str) or not path or "\0" in path or len(path) > 4096:
+            raise InvalidInputError(f"path must be a directory's path, not {path!r:.200}")
+        if path.startswith("-"):
+            path = "./" + path  # not an option of find
+        result = await self._backend_desktop().run(["sh", "-c", _LIST_SCRIPT, "sh", path], timeout=60)
+        if result.returncode == 2 and result.stderr.startswith("no directory"):
+            raise InvalidInputError(f"no directory {path!r:.200} on desktop {self.id}")
+        if result.returncode != 0:
+            raise DesktopError(f"cannot list {path!r:.200}: {result.stderr.strip()[:500]}")
+        entries = []
+        for record in result.stdout.split("\0"):
+            kind, size, modified, name = (record.split("\t", 3) + ["", "", ""])[:4] if record else ("", "", "", "")
+            if not name:
+                continue
+            entries.append(
+                {"name": name, "type": _FILE_TYPES.get(kind, "other"), "size": int(size), "modified": float(modified)}
+            )
+        if len(entries) > MAX_LISTED:
+            raise InputLimitError(f"{path!r:.200} has more than {MAX_LISTED} entries (MAX_LISTED); list a smaller directory")
+        return sorted(entries, key=lambda e: e["name"])
 
     async def windows(self) -> list[Window]:
         result = await self._tool(["sh", "-c", WINDOWS_SCRIPT])

@@ -160,7 +160,7 @@ def test_the_document_covers_every_route():
         if not pattern.startswith("desktop/api/"):
             continue  # pages: tests/test_server.py and the browser tests
         path = "/" + pattern
-        for name, placeholder in (("desktop_id", "{id}"), ("pid", "{pid}"), ("window_id", "{window}"), ("command", "{command}")):
+        for name, placeholder in (("desktop_id", "{id}"), ("pid", "{pid}"), ("window_id", "{window}"), ("command", "{command}"), ("op", "{op}")):
             path = path.replace(f"(?P<{name}>[^/]+)", placeholder)
         served.add(path)
     assert served == documented, (served - documented, documented - served)

@@ -285,3 +285,37 @@ def test_errors_cross_the_wire_by_class(tmp_path, monkeypatch):
                 Desktop.attach("nosuchdesktop")
     finally:
         srv.stop()
+
+
+def test_an_operation_without_a_route_of_its_own_goes_through_the_generic_one(as_kernel, tmp_path):
+    """files.list (declared in protocols.py, implemented in Session only) works from a kernel: RemoteSession
+    forwards it to POST .../call/list_files, and the server checks its arguments by the Protocol's types."""
+    (tmp_path / "seen.txt").write_text("x")
+    with Desktop(profile="none", width=320, height=200) as d:
+        seen = requests_of(d)
+        assert [e["name"] for e in d.files.list(str(tmp_path))] == ["seen.txt"]
+        assert seen == [f"POST desktop/api/desktops/{d.id}/call/list_files"], seen
+        with pytest.raises(InvalidInputError, match="path must be str"):
+            d.files.list(5)  # checked in the kernel, the same way: no request
+        assert len(seen) == 1
+        with pytest.raises(InvalidInputError, match="no directory"):  # the session's own check, on the server
+            d.files.list(str(tmp_path / "missing"))
+        # the route itself, as any client calls it
+        api = f"/{d.id}/call"
+        listed = as_kernel.api("GET", api).json()
+        assert {"op": "list_files", "returns": "list[dict[str, Any]]",
+                "parameters": [{"name": "path", "type": "str", "required": False, "default": "."}]} in listed
+        assert "open_rfb" not in {o["op"] for o in listed} and "capture" not in {o["op"] for o in listed}
+        ok = as_kernel.api("POST", f"{api}/run", json={"args": {"command": "echo hi", "timeout": 5}})
+        assert ok.json() == {"result": {"returncode": 0, "stdout": "hi\n", "stderr": ""}}
+        for body, status, message in [
+            ({"args": {"path": 5}}, 400, "path must be str"),
+            ({"args": {"nope": 1}}, 400, "unexpected keyword"),
+            ({"args": []}, 400, "JSON object"),
+            ({"other": 1}, 400, "unknown field"),
+        ]:
+            reply = as_kernel.api("POST", f"{api}/list_files", json=body)
+            assert (reply.status_code, reply.json()["error"]) == (status, "InvalidInputError"), reply.text
+            assert message in reply.json()["message"], reply.text
+        unknown = as_kernel.api("POST", f"{api}/open_rfb", json={})
+        assert unknown.status_code == 400 and "no operation 'open_rfb'" in unknown.json()["message"]

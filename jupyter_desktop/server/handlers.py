@@ -36,6 +36,7 @@ from ..errors import (
     MissingDependencyError,
     RFBError,
 )
+from .. import wire
 from ..session import Session
 
 __all__ = ["routes", "DesktopAPIHandler", "RESOURCE"]
@@ -319,6 +320,30 @@ class PointerHandler(DesktopAPIHandler):
         self.reply({"x": x, "y": y})
 
 
+class CallHandler(DesktopAPIHandler):
+    """Any operation of the session Protocol that travels as JSON (``wire.py``): ``POST .../call/<op>`` with
+    ``{"args": {...}}`` answers ``{"result": ...}``; ``GET .../call`` lists the operations and their parameters."""
+
+    QUIET = frozenset({"get"})
+
+    @api
+    async def get(self, desktop_id: str, op: str | None = None) -> None:
+        self.session(desktop_id)  # 404 for an unknown desktop, as every route
+        if op:
+            raise web.HTTPError(405, "call an operation with POST")
+        self.reply(wire.describe())
+
+    @api
+    async def post(self, desktop_id: str, op: str | None = None) -> None:
+        if not op:
+            raise web.HTTPError(405, "POST .../call/<op>; GET .../call lists the operations")
+        body = self.body()
+        _fields(body, {"args"})
+        args = wire.check_args(op, body.get("args", {}))
+        result = await getattr(self.session(desktop_id), op)(**args)
+        self.reply({"result": wire.encode_result(op, result)})
+
+
 class ExecHandler(DesktopAPIHandler):
     """Run a command to completion: ``{"command": "ls -l" | ["ls", "-l"], "input", "timeout", "env", "cwd"}``."""
 
@@ -469,6 +494,8 @@ def routes() -> list[tuple[str, type]]:
         (rf"{base}/{ID}/actions", ActionsHandler),
         (rf"{base}/{ID}/pointer", PointerHandler),
         (rf"{base}/{ID}/exec", ExecHandler),
+        (rf"{base}/{ID}/call", CallHandler),
+        (rf"{base}/{ID}/call/(?P<op>[^/]+)", CallHandler),
         (rf"{base}/{ID}/processes", ProcessesHandler),
         (rf"{base}/{ID}/processes/(?P<pid>[^/]+)", ProcessHandler),
         (rf"{base}/{ID}/processes/(?P<pid>[^/]+)/wait", ProcessWaitHandler),
