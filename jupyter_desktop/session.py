@@ -364,6 +364,8 @@ class Session(RFBScreen):
         return parse_windows(result.stdout)
 
     async def window_command(self, window_id: int, what: str) -> None:
+        if what not in ("activate", "close"):
+            raise InvalidInputError(f"a window command is activate or close, not {what!r:.80}")
         if all(w.id != window_id for w in await self.windows()):  # wmctrl says nothing of unknown ids
             raise InvalidInputError(f"no window {hex(window_id)} on desktop {self.id}; windows() lists them")
         flags = {"activate": "-ia", "close": "-ic"}[what]

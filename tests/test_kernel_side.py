@@ -317,5 +317,7 @@ def test_an_operation_without_a_route_of_its_own_goes_through_the_generic_one(as
             reply = as_kernel.api("POST", f"{api}/list_files", json=body)
             assert (reply.status_code, reply.json()["error"]) == (status, "InvalidInputError"), reply.text
             assert message in reply.json()["message"], reply.text
+        odd = as_kernel.api("POST", f"{api}/window_command", json={"args": {"window_id": 1, "what": "explode"}})
+        assert odd.status_code == 400 and "activate or close" in odd.json()["message"], odd.text
         unknown = as_kernel.api("POST", f"{api}/open_rfb", json={})
         assert unknown.status_code == 400 and "no operation 'open_rfb'" in unknown.json()["message"]
