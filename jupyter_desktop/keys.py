@@ -6,6 +6,9 @@ A key is named three ways, tried in this order:
 2. a common alias, case-insensitive: ``enter``, ``esc``, ``ctrl``, ``cmd``/``super``/``win``, ``pgdn`` ...;
 3. a keysym name in any case: ``return``, ``F5``/``f5``, ``backspace``.
 
+Browser key codes (Playwright's, the Agents SDK's) name keys too: ``KeyA``, ``Digit5``, ``Quote``, ``Numpad7``,
+``NumpadEnter``, ``ControlOrMeta``; OpenAI's upper-case names (``CTRL``, ``ARROWLEFT``) are aliases in another case.
+
 A single character always names itself (``"a"``, ``"é"``, ``"€"``). A chord joins keys with ``+``
 (``"ctrl+shift+t"``) or is given as a list (``["ctrl", "c"]``); a string of several chords separated by
 spaces (``"ctrl+a ctrl+c"``) is pressed one chord after the other, as xdotool does.
@@ -19,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from ._keysyms import KEYSYMS
 from .errors import InvalidInputError
 
-__all__ = ["ALIASES", "SHIFTS", "needs_shift", "keysym", "char_keysym", "parse_chord", "parse_keys"]
+__all__ = ["ALIASES", "CODE_CHARS", "SHIFTS", "needs_shift", "keysym", "char_keysym", "parse_chord", "parse_keys"]
 
 _MODIFIERS = {
     "ctrl": "Control_L",
@@ -95,6 +98,38 @@ ALIASES: dict[str, str] = {
     **{f"f{n}": f"F{n}" for n in range(1, 36)},
 }
 
+# Browser key codes (KeyboardEvent.code, as Playwright names keys) that stand for a character: a chord with shift
+# then makes the shifted character, as for the character itself ("Shift+KeyA" is "A").
+CODE_CHARS: dict[str, str] = {
+    **{f"key{c}": c for c in "abcdefghijklmnopqrstuvwxyz"},
+    **{f"digit{d}": d for d in "0123456789"},
+    "quote": "'",
+    "backquote": "`",
+    "bracketleft": "[",
+    "bracketright": "]",
+    "semicolon": ";",
+    "comma": ",",
+    "period": ".",
+    "slash": "/",
+    "backslash": "\\",
+    "equal": "=",
+}
+ALIASES.update(
+    {
+        "controlormeta": "Control_L",  # Playwright's: Control on Linux
+        **{f"numpad{d}": f"KP_{d}" for d in "0123456789"},
+        "numpadadd": "KP_Add",
+        "numpadsubtract": "KP_Subtract",
+        "numpadmultiply": "KP_Multiply",
+        "numpaddivide": "KP_Divide",
+        "numpaddecimal": "KP_Decimal",
+        "numpadenter": "KP_Enter",
+        "audiovolumeup": "XF86AudioRaiseVolume",
+        "audiovolumedown": "XF86AudioLowerVolume",
+        "audiovolumemute": "XF86AudioMute",
+    }
+)
+
 _BY_LOWER: dict[str, str] = {}
 for _name in KEYSYMS:
     _BY_LOWER.setdefault(_name.lower(), _name)
@@ -131,6 +166,8 @@ def keysym(name: str) -> int:
     if len(name) == 1:
         return char_keysym(name)
     lower = name.lower()
+    if lower in CODE_CHARS:
+        return char_keysym(CODE_CHARS[lower])
     if lower in ALIASES:
         return KEYSYMS[ALIASES[lower]]
     if lower in _BY_LOWER:
@@ -186,6 +223,7 @@ def parse_chord(chord: str | Sequence[str], shift_held: bool = False) -> list[in
     if not names or any(not n for n in names):
         raise InvalidInputError(f"malformed key chord {chord!r}; write it as 'ctrl+c' or ['ctrl', 'c']")
     names = [n.strip() if isinstance(n, str) else n for n in names]
+    names = [CODE_CHARS.get(n.lower(), n) if isinstance(n, str) and len(n) > 1 else n for n in names]
     syms = [keysym(n) for n in names]
     if (shift_held or SHIFTS & set(syms[:-1])) and isinstance(names[-1], str) and len(names[-1]) == 1:
         ch = names[-1]

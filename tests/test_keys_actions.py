@@ -17,6 +17,11 @@ from jupyter_desktop.keys import char_keysym, keysym, parse_chord, parse_keys
         ("cmd", 0xFFEB), ("super", 0xFFEB), ("win", 0xFFEB), ("pgdn", 0xFF56), ("Page_Down", 0xFF56),
         ("XF86AudioMute", 0x1008FF12), ("f5", 0xFFC2), ("F12", 0xFFC9), ("backspace", 0xFF08),
         ("a", 0x61), ("A", 0x41), ("é", 0xE9), ("€", 0x10020AC), ("u+263a", 0x100263A), ("space", 0x20),
+        # OpenAI's upper-case names, and browser key codes (Playwright, the Agents SDK)
+        ("CTRL", 0xFFE3), ("ARROWLEFT", 0xFF51), ("ESC", 0xFF1B), ("BACKSPACE", 0xFF08), ("PAGEDOWN", 0xFF56),
+        ("KeyA", 0x61), ("Digit5", 0x35), ("Quote", 0x27), ("Backquote", 0x60), ("Backslash", 0x5C),
+        ("Numpad7", 0xFFB7), ("NumpadEnter", 0xFF8D), ("ControlOrMeta", 0xFFE3), ("ArrowUp", 0xFF52),
+        ("AudioVolumeMute", 0x1008FF12),
     ],
 )  # fmt: skip
 def test_key_names(name, value):
@@ -41,6 +46,9 @@ def test_chords_and_sequences():
     assert parse_chord("ctrl+shift+t") == [0xFFE3, 0xFFE1, 0x54]  # shift makes it T
     assert parse_chord("shift+1") == [0xFFE1, 0x21]  # and 1 becomes !
     assert parse_chord("ctrl++") == [0xFFE3, 0x2B]
+    assert parse_chord("Shift+KeyA") == [0xFFE1, 0x41]  # a key code is its character: shift makes it A
+    assert parse_chord(["Control", "Shift", "Digit1"]) == [0xFFE3, 0xFFE1, 0x21]
+    assert parse_chord(["CTRL", "KeyP"]) == [0xFFE3, 0x70]
     assert parse_chord("+") == [0x2B]
     assert parse_keys("ctrl+a ctrl+c") == [[0xFFE3, 0x61], [0xFFE3, 0x63]]
     assert parse_keys(" ") == [[0x20]]
