@@ -12,6 +12,7 @@ import { ApiError, DesktopApi } from "./api.js";
 import { DesktopConnection } from "./connection.js";
 import { h, icon, showLastFrame } from "./dom.js";
 import { icons } from "./icons.js";
+import { pollWhilePresent } from "./poller.js";
 import { createStatus } from "./toolbar.js";
 import { join, wsUrl } from "./urls.js";
 import "./grid.css";
@@ -348,10 +349,6 @@ export function mountGrid(root, config, { RFB, api = new ClassroomApi(config.bas
   }
 
   let inFlight = null;
-  let paused = false;
-  let lastSeen = Date.now();
-  let timer = null;
-  let stopped = false;
 
   function refresh() {
     if (inFlight) return inFlight;
@@ -362,7 +359,6 @@ export function mountGrid(root, config, { RFB, api = new ClassroomApi(config.bas
         renderProblems(data.problems);
         renderSharing(data.sharing);
         showError("");
-        paused = false;
         updated.textContent = `Updated ${new Date().toLocaleTimeString()}`;
       } catch (err) {
         const why = err instanceof ApiError && err.status === 403 ? "your login to the class page ended: reload the page" : err.message;
@@ -374,46 +370,23 @@ export function mountGrid(root, config, { RFB, api = new ClassroomApi(config.bas
     return inFlight;
   }
 
-  const visible = () => document.visibilityState !== "hidden";
-  function schedule() {
-    clearTimeout(timer);
-    if (stopped) return;
-    timer = setTimeout(async () => {
-      if (visible() && Date.now() - lastSeen < idleAfter) await refresh();
-      else if (visible() && !paused) {
-        paused = true;
-        updated.textContent = `${updated.textContent ? `${updated.textContent}. ` : ""}Not updating the list while you are away: move the pointer to update.`;
-      }
-      schedule();
-    }, pollInterval);
-  }
-  const onVisibility = () => {
-    if (visible()) {
-      lastSeen = Date.now();
-      refresh();
-    }
-  };
-  const onPresence = () => {
-    const wasPaused = paused;
-    lastSeen = Date.now();
-    if (wasPaused && visible()) refresh();
-  };
   const onKey = zoomer.onKey;
-  const PRESENCE = ["pointermove", "pointerdown", "keydown", "wheel", "touchstart", "focus"];
-  document.addEventListener("visibilitychange", onVisibility);
   document.addEventListener("keydown", onKey);
-  for (const type of PRESENCE) window.addEventListener(type, onPresence, { passive: true, capture: true });
   const onPageHide = () => tiles.forEach((entry) => entry.tile.connection.close());
   window.addEventListener("pagehide", onPageHide);
   refresh();
-  schedule();
+  const poller = pollWhilePresent({
+    poll: refresh,
+    interval: pollInterval,
+    idleAfter,
+    onPause: () => {
+      updated.textContent = `${updated.textContent ? `${updated.textContent}. ` : ""}Not updating the list while you are away: move the pointer to update.`;
+    },
+  });
 
   function dispose() {
-    stopped = true;
-    clearTimeout(timer);
-    document.removeEventListener("visibilitychange", onVisibility);
+    poller.stop();
     document.removeEventListener("keydown", onKey);
-    for (const type of PRESENCE) window.removeEventListener(type, onPresence, { capture: true });
     window.removeEventListener("pagehide", onPageHide);
     for (const entry of tiles.values()) entry.tile.dispose();
     tiles.clear();

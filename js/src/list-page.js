@@ -10,6 +10,7 @@
 
 import { DesktopApi } from "./api.js";
 import { h, icon } from "./dom.js";
+import { pollWhilePresent } from "./poller.js";
 import { rowModel, sortDesktops, windowSize } from "./format.js";
 import { icons } from "./icons.js";
 import { viewerUrl } from "./urls.js";
@@ -112,7 +113,6 @@ export function mountList(
 
   const busy = new Set(); // ids with a request in flight
   let desktops = [];
-  let timer = null;
   let inFlight = null;
 
   async function create() {
@@ -202,9 +202,6 @@ export function mountList(
     }
   }
 
-  let lastSeen = Date.now(); // the person's last input on this page
-  let paused = false;
-
   async function refresh() {
     if (inFlight) return inFlight;
     inFlight = (async () => {
@@ -212,7 +209,6 @@ export function mountList(
         const list = await api.list();
         desktops = Array.isArray(list) ? list : [];
         updated.textContent = `Updated ${new Date().toLocaleTimeString()}`;
-        paused = false;
         if (!banner.textContent.startsWith("Could not")) showError("");
         render();
       } catch (err) {
@@ -224,43 +220,18 @@ export function mountList(
     return inFlight;
   }
 
-  let stopped = false;
-  function schedule() {
-    clearTimeout(timer);
-    if (stopped) return;
-    timer = setTimeout(async () => {
-      if (visible() && Date.now() - lastSeen < idleAfter) await refresh();
-      else if (visible() && !paused) {
-        paused = true;
-        updated.textContent = `${updated.textContent ? `${updated.textContent}. ` : ""}Paused while you are away: move the pointer to update.`;
-      }
-      schedule();
-    }, pollInterval);
-  }
-
-  const onVisibility = () => {
-    if (visible()) {
-      lastSeen = Date.now();
-      refresh();
-    }
-  };
-  const onPresence = () => {
-    const wasPaused = paused;
-    lastSeen = Date.now();
-    if (wasPaused && visible()) refresh();
-  };
-  const PRESENCE = ["pointermove", "pointerdown", "keydown", "wheel", "touchstart", "focus"];
-  document.addEventListener("visibilitychange", onVisibility);
-  for (const type of PRESENCE) window.addEventListener(type, onPresence, { passive: true, capture: true });
   render();
   refresh();
-  schedule();
+  const poller = pollWhilePresent({
+    poll: refresh,
+    interval: pollInterval,
+    idleAfter,
+    visible,
+    onPause: () => {
+      updated.textContent = `${updated.textContent ? `${updated.textContent}. ` : ""}Paused while you are away: move the pointer to update.`;
+    },
+  });
   /** Stop polling for good and remove the listeners (the page or the Lab tab goes). */
-  function stop() {
-    stopped = true;
-    clearTimeout(timer);
-    document.removeEventListener("visibilitychange", onVisibility);
-    for (const type of PRESENCE) window.removeEventListener(type, onPresence, { capture: true });
-  }
+  const stop = () => poller.stop();
   return { refresh, stop, dispose: stop };
 }

@@ -16,7 +16,7 @@ connection must be closed, since input could hide in what follows.
 
 from __future__ import annotations
 
-from ..rfb.client_messages import CLIENT_CUT_TEXT, KEY_EVENT, POINTER_EVENT, QEMU, ClientStream, _length
+from ..rfb.client_messages import CLIENT_CUT_TEXT, KEY_EVENT, POINTER_EVENT, QEMU, ClientStream
 
 __all__ = ["ViewerFilter", "ACTING"]
 
@@ -56,19 +56,10 @@ class ViewerFilter(ClientStream):
             self._out += self.buffer  # the bytes it could not follow still go on
         return super()._opaque()
 
-    def _step(self) -> bool:
-        if self.stage != "messages":
-            return super()._step()
-        kind = self.buffer[0]
-        length = _length(kind, self.buffer)
-        if length == -1:
-            return self._opaque()
-        if length is None or len(self.buffer) < length:
-            return False
+    def _message(self, kind: int, length: int) -> None:
         message = bytes(self.buffer[:length])
         del self.buffer[:length]
         if kind in ACTING and not self.allow_input:
             self.dropped += 1
         else:
             self._out += message
-        return True

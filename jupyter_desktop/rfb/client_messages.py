@@ -121,7 +121,11 @@ class ClientStream:
             return self._opaque()
         if length is None or len(self.buffer) < length:
             return False
+        self._message(kind, length)
+        return True
+
+    def _message(self, kind: int, length: int) -> None:
+        """One whole client message, ``length`` bytes at the head of the buffer: note input, let it go."""
         del self.buffer[:length]
         if kind in INPUT or kind == QEMU:
             self.on_input(INPUT.get(kind, "key"))
-        return True
