@@ -40,33 +40,35 @@ class ActionError(InvalidInputError):
     result the model reads; nothing of the action was sent."""
 
 
+def _scaled(size: tuple[int, int], factor: float, max_pixels: int | None) -> tuple[int, int]:
+    # floor, with a hair of slack for 1568 / 3000 * 3000 = 1567.999...; then the pixel count is checked exactly
+    w, h = max(1, math.floor(size[0] * factor + 1e-9)), max(1, math.floor(size[1] * factor + 1e-9))
+    while max_pixels and w * h > max_pixels and w > 1 and h > 1:
+        w, h = (w - 1, h) if w >= h else (w, h - 1)
+    return w, h
+
+
 def fit(size: tuple[int, int], max_long_edge: int | None, max_pixels: int | None) -> tuple[int, int]:
     """The largest size with ``size``'s aspect ratio within a long edge and a pixel count (never larger than
     ``size`` itself, and at least 1x1)."""
-    w, h = size
-    factor = 1.0
-    if max_long_edge:
-        factor = min(factor, max_long_edge / max(w, h))
-    if max_pixels:
-        factor = min(factor, math.sqrt(max_pixels / (w * h)))
-    if factor >= 1.0:
-        return w, h
-    out = max(1, math.floor(w * factor)), max(1, math.floor(h * factor))
-    # floor keeps both limits: rounding up could pass the pixel count by one row
-    return out
+    factor = fill_factor(size, max_long_edge, max_pixels)
+    return size if factor >= 1.0 else _scaled(size, factor, max_pixels)
 
 
 def fill(size: tuple[int, int], max_long_edge: int | None, max_pixels: int | None) -> tuple[int, int]:
     """``size`` scaled up or down to fill the image budget, keeping its aspect ratio (a zoom's output)."""
+    factor = fill_factor(size, max_long_edge, max_pixels)
+    return size if factor == math.inf else _scaled(size, factor, max_pixels)
+
+
+def fill_factor(size: tuple[int, int], max_long_edge: int | None, max_pixels: int | None) -> float:
     w, h = size
     factor = math.inf
     if max_long_edge:
         factor = min(factor, max_long_edge / max(w, h))
     if max_pixels:
         factor = min(factor, math.sqrt(max_pixels / (w * h)))
-    if factor == math.inf:
-        return w, h
-    return max(1, math.floor(w * factor)), max(1, math.floor(h * factor))
+    return factor
 
 
 def png_base64(image: Image.Image) -> str:

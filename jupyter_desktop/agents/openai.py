@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .. import keys
 from ..errors import DesktopError, InvalidInputError, MissingDependencyError
 from .model_view import ActionError, ModelView, png_base64
 
@@ -53,6 +54,18 @@ def _key_name(key: Any) -> str:
     if not isinstance(key, str) or not key:
         raise ActionError(f"a key must be a non-empty string like 'CTRL' or 'a', not {key!r}")
     return key.lower() if len(key) == 1 else key
+
+
+def _chord(names: Sequence[Any]) -> list[str]:
+    """Key names checked now, so that the error names the model's action (with the close matches)."""
+    chord = [_key_name(k) for k in names]
+    if not chord:
+        return chord
+    try:
+        keys.parse_chord(chord)
+    except InvalidInputError as exc:
+        raise ActionError(str(exc)) from None
+    return chord
 
 
 class OpenAIComputer:
@@ -107,7 +120,7 @@ class OpenAIComputer:
             action = _as_dict(raw)
             kind = action.get("type") if isinstance(action, Mapping) else None
             try:
-                held = [_key_name(k) for k in action.get("keys") or []] if kind != "keypress" else []
+                held = _chord(action.get("keys") or []) if kind != "keypress" else []
                 if kind in ("click", "double_click", "move", "scroll"):
                     x, y = view.to_screen(action.get("x"), action.get("y"), "x, y")
                 if kind == "click":
@@ -132,10 +145,10 @@ class OpenAIComputer:
                     points = [list(view.to_screen(*_xy(p), f"path[{j}]")) for j, p in enumerate(path)]
                     batch.append({"action": "drag", "path": points, "button": "left", "modifiers": held})
                 elif kind == "keypress":
-                    keys = action.get("keys")
-                    if not isinstance(keys, (list, tuple)) or not keys:
+                    names = action.get("keys")
+                    if not isinstance(names, (list, tuple)) or not names:
                         raise ActionError("keypress needs keys: a list like ['CTRL', 'C']")
-                    batch.append({"action": "press", "keys": [_key_name(k) for k in keys]})
+                    batch.append({"action": "press", "keys": _chord(names)})
                 elif kind == "type":
                     text = action.get("text")
                     if not isinstance(text, str):
