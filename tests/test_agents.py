@@ -112,7 +112,7 @@ def test_default_size_on_a_large_screen_and_zoom(tmp_path):
 def test_a_click_lands_on_the_pixel_the_model_saw(bare: Desktop, xev: Xev):
     claude = AnthropicComputer(bare, size=SIZE)
     assert claude.tool_param("computer_20250124")["display_width_px"] == 1000
-    for point in [(3, 7), (0, 0), (999, 624), (500, 313)]:
+    for point in [(3, 7), (1, 1), (0, 0), (999, 624), (500, 313)]:
         xev.mark()
         result = claude.tool_result(tool_use("computer", {"action": "left_click", "coordinate": list(point)}, False))
         assert result == {"type": "tool_result", "tool_use_id": "toolu_1", "content": [{"type": "text", "text": "Clicked."}]}

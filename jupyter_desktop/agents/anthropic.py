@@ -14,6 +14,7 @@ action is sent. The SDK (``anthropic``) is needed only for :meth:`AnthropicCompu
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -71,14 +72,14 @@ def allow_all(context: Any) -> bool:
     return True
 
 
-def _field(input: Mapping[str, Any], name: str, kind: type, low: float | None = None, high: float | None = None) -> Any:
+def _field(input: Mapping[str, Any], name: str, kind: type, low: float = 0, high: float = math.inf) -> Any:
     """``input[name]`` if it is a string (``kind`` str) or a number (int: whole; float: any) within low..high."""
-    value = input.get(name)
+    value: Any = input.get(name)
     number = kind in (int, float) and not isinstance(value, bool) and isinstance(value, (int, float) if kind is float else int)
     if not (isinstance(value, str) if kind is str else number):
         what = {str: "a string", int: "a whole number", float: "a number"}[kind]
         raise ActionError(f"{name} must be {what}, not {value!r}")
-    if kind is not str and not ((low is None or value >= low) and (high is None or value <= high)):
+    if kind is not str and not low <= value <= high:
         raise ActionError(f"{name} must be in {low:g}..{high:g}, not {value!r}")
     return value
 
@@ -275,10 +276,10 @@ def _sdk_computer() -> Any:
     return computer
 
 
-_TOOLSET_CLASSES: dict[type, type] = {}
+_TOOLSET_CLASSES: dict[Any, type] = {}
 
 
-def _toolset_class(base: type) -> type:
+def _toolset_class(base: Any) -> type:
     """A subclass of the SDK's abstract toolset (sync or async) that serves every member by overriding ``execute``
     (the SDK's hook for that: it then offers all 17 members). Made once per base class."""
     if base in _TOOLSET_CLASSES:

@@ -6,7 +6,7 @@ Every adapter in :mod:`jupyter_desktop.agents` speaks to the model through one `
   is sent as it is; a larger one is shrunk, keeping its aspect ratio. The size is kept while the screen keeps its
   size, as the vendors ask ("keep the capture size fixed per session");
 * maps a coordinate the model gives, in pixels of that screenshot, to the screen pixel under the middle of the model
-  pixel (``int((x + 0.5) * screen / model)``), and back (``int(x * model / screen)``): a point the model read off
+  pixel (``int((x + 0.5) * screen / model)``), and back from the middle of a screen pixel (``int((x + 0.5) * model / screen)``): a point the model read off
   the screenshot lands on the screen pixel it saw, and the cursor it is told about is the pixel it will click;
 * refuses a coordinate off the screenshot with an error that gives the valid range, instead of clamping it;
 * waits, before each screenshot, until the screen has settled after the last input (``Desktop.wait_until_stable``),
@@ -103,9 +103,9 @@ class ModelView:
         for name, value in (("max_long_edge", max_long_edge), ("max_pixels", max_pixels)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise InvalidInputError(f"{name} must be a positive whole number of pixels, or None; not {value!r}")
-        for name, value in (("settle", settle), ("settle_timeout", settle_timeout)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 60:
-                raise InvalidInputError(f"{name} must be a number of seconds in 0..60, not {value!r}")
+        for name, seconds in (("settle", settle), ("settle_timeout", settle_timeout)):
+            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= 60:
+                raise InvalidInputError(f"{name} must be a number of seconds in 0..60, not {seconds!r}")
         self.desktop = desktop
         self.max_long_edge = max_long_edge
         self.max_pixels = max_pixels
@@ -152,8 +152,9 @@ class ModelView:
 
     def to_model(self, x: int, y: int) -> tuple[int, int]:
         """The model pixel that shows screen pixel (x, y)."""
+        # the middle of the screen pixel, as to_screen maps a model pixel's middle: to_model(to_screen(p)) == p
         (w, h), (sw, sh) = self.size, self.screen
-        return min(w - 1, int(x * w / sw)), min(h - 1, int(y * h / sh))
+        return min(w - 1, int((x + 0.5) * w / sw)), min(h - 1, int((y + 0.5) * h / sh))
 
     def region(self, box: Any) -> tuple[int, int, int, int]:
         """A model-space box ``[x0, y0, x1, y1]`` (corners, x1 > x0, y1 > y0) as a screen region (x, y, w, h)."""

@@ -254,10 +254,10 @@ def _agents() -> Any:
     return agents
 
 
-_COMPUTER_CLASSES: dict[type, type] = {}
+_COMPUTER_CLASSES: dict[Any, type] = {}
 
 
-def _computer_class(base: type) -> type:
+def _computer_class(base: Any) -> type:
     """A subclass of ``agents.Computer`` or ``agents.AsyncComputer`` whose methods are OpenAI actions on the desktop
     (each mouse method takes the held ``keys``). Made once per base class."""
     if base in _COMPUTER_CLASSES:

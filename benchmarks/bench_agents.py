@@ -1,0 +1,122 @@
+"""A model's action to its tool results, including the screenshot that shows the effect: AnthropicComputer against
+the path of Anthropic's computer-use demo (an xdotool subprocess, a fixed 2 s sleep, scrot, base64 of the file), on
+the same desktop, in one run.
+
+Run: .venv/bin/python benchmarks/bench_agents.py [--rounds N]
+
+For each action (typing a command into an xterm: it answers; Return in the xterm: a new prompt; a click on the empty
+desktop: nothing changes) it times the tool_result of the action plus the tool_result of the screenshot that follows
+(our screenshot waits until the screen has settled: 0.3 s quiet; when nothing changes, 0.5 s for the effect to show
+first). The demo's path is timed as it ships (2 s sleep) and, for reference, without the sleep (then nothing makes
+sure the effect is on the screenshot). Medians and 95th percentiles in ms; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from jupyter_desktop import Desktop  # noqa: E402
+from jupyter_desktop.agents import AnthropicComputer  # noqa: E402
+
+DEMO_SLEEP = 2.0  # computer_use_demo/tools/computer.py: _screenshot_delay
+
+
+def stats(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered) * 1000, ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))] * 1000
+
+
+def timed(fn: Callable[[], object], rounds: int) -> list[float]:
+    fn()  # warm up
+    out = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def row(label: str, samples: list[float], baseline: float | None = None) -> str:
+    median, p95 = stats(samples)
+    ratio = f"{baseline / median:6.1f}x" if baseline else ""
+    return f"  {label:<46} median {median:8.1f} ms   p95 {p95:8.1f} ms   {ratio}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=10)
+    args = parser.parse_args()
+
+    d = Desktop(width=1280, height=800)
+    try:
+        env = dict(os.environ, DISPLAY=d.info["display"], XAUTHORITY=str(d._session.desktop.dir / "Xauthority"))
+        shot = Path(tempfile.mkdtemp()) / "screenshot.png"
+        d.launch(["xterm", "-geometry", "80x20+300+200", "-T", "bench", "-e", "bash", "--norc", "--noprofile"])
+        term = d.wait_for_window("bench")
+        d.activate_window(term)
+        claude = AnthropicComputer(d)
+        empty = [[40, 760], [60, 740]]  # the empty desktop: a click there changes nothing
+        into_term = [term.x + 50, term.y + 50]
+
+        def ours(actions: list[dict]) -> Callable[[], object]:
+            turn = iter(range(10**9))
+
+            def step() -> object:
+                action = actions[next(turn) % len(actions)]
+                claude.tool_result({"type": "tool_use", "id": "a", "name": "computer", "input": action})
+                return claude.tool_result({"type": "tool_use", "id": "s", "name": "computer",
+                                           "input": {"action": "screenshot"}})  # fmt: skip
+
+            return step
+
+        def demo(commands: list[list[str]], sleep: float) -> Callable[[], object]:
+            turn = iter(range(10**9))
+
+            def step() -> object:
+                subprocess.run(["xdotool", *commands[next(turn) % len(commands)]], env=env, check=True,
+                               capture_output=True)  # fmt: skip
+                time.sleep(sleep)
+                shot.unlink(missing_ok=True)
+                subprocess.run(["scrot", "-p", str(shot)], env=env, check=True, capture_output=True)
+                return base64.b64encode(shot.read_bytes()).decode()
+
+            return step
+
+        # each case alternates between two actions, so that every round really moves or changes something
+        # (xdotool's mousemove --sync waits for a motion that never comes when the pointer is already there)
+        cases = [
+            ("type a command, the xterm answers",
+             [{"action": "type", "text": "echo hello\n"}], [["type", "--delay", "12", "--", "echo hello\n"]]),
+            ("key Return, the xterm shows a new prompt", [{"action": "key", "text": "Return"}], [["key", "--", "Return"]]),
+            ("left_click on the empty desktop, nothing changes",
+             [{"action": "left_click", "coordinate": p} for p in empty],
+             [["mousemove", "--sync", str(p[0]), str(p[1]), "click", "1"] for p in empty]),
+        ]  # fmt: skip
+        claude.run({"action": "left_click", "coordinate": into_term})
+        print(f"action -> its tool_result + the screenshot's, 1280x800, {args.rounds} rounds (speed-up vs the demo)")
+        for label, actions, commands in cases:  # typing first, while the xterm has the focus
+            mine = timed(ours(actions), args.rounds)
+            shipped = timed(demo(commands, DEMO_SLEEP), args.rounds)
+            bare = timed(demo(commands, 0.0), args.rounds)
+            base = stats(shipped)[0]
+            print(f" {label}")
+            print(row("AnthropicComputer (settled screenshot)", mine, base))
+            print(row("demo: xdotool + sleep 2 s + scrot", shipped, base))
+            print(row("demo without its sleep (effect not ensured)", bare, base))
+    finally:
+        d.close()
+
+
+if __name__ == "__main__":
+    main()
