@@ -17,7 +17,7 @@ from traitlets import Bool, Dict, Float, Int, List, Unicode, default
 
 from ..backends.base import DesktopSpec
 from ..manager import BACKENDS, DesktopManager
-from . import handlers, pages, proxy
+from . import handlers, mcp_http, pages, proxy
 
 __all__ = ["DesktopExtension"]
 
@@ -67,6 +67,14 @@ class DesktopExtension(ExtensionApp):
     docker_mount_root_dir = Bool(
         True, help="Mount the server's root directory (the notebooks) as the Docker desktop's work folder."
     ).tag(config=True)
+    mcp_max_long_edge = Int(
+        1568,
+        help="MCP endpoint (desktop/mcp): the long edge, in pixels, of the screenshots its clients' models get; "
+        "coordinates are read in their pixels. 0: no limit.",
+    ).tag(config=True)
+    mcp_max_pixels = Int(
+        1_150_000, help="MCP endpoint: the pixel count of its screenshots at most (0: no limit)."
+    ).tag(config=True)
     export_env = Bool(
         True,
         help=f"Put {ENV_URL} and {ENV_TOKEN} in the server's environment, which kernels inherit, so "
@@ -96,9 +104,10 @@ class DesktopExtension(ExtensionApp):
         IOLoop.current().add_callback(self._reap_and_adopt)
 
     def initialize_handlers(self) -> None:
-        self.handlers.extend(handlers.routes() + proxy.routes() + pages.routes())
+        self.handlers.extend(handlers.routes() + proxy.routes() + mcp_http.routes() + pages.routes())
 
     async def stop_extension(self) -> None:
+        await mcp_http.stop(self)
         await self.manager.stop_all()
         atexit.unregister(self.manager.terminate_all_now)
 
