@@ -131,17 +131,6 @@ def _tail(text: str) -> str:
     return f"[the first {len(text) - MAX_OUTPUT} characters were cut; the limit is {MAX_OUTPUT}]\n" + text[-MAX_OUTPUT:]
 
 
-def _cursor(view: ModelView) -> tuple[int, int]:
-    """The model pixel under the middle of the pointer's screen pixel: a click at model (x, y) reads back as (x, y)
-    when the screenshot is smaller than the screen. (``ModelView.to_model`` maps the pixel's top-left corner,
-    which can answer one less: 640 px for 1000, y 50 clicks screen 78, whose corner is model 49.9.)"""
-    view.refresh()
-    (w, h), (sw, sh) = view.size, view.screen
-    x, y = view._pointer()
-    x, y = min(max(x, 0), sw - 1), min(max(y, 0), sh - 1)
-    return min(w - 1, int((x + 0.5) * w / sw)), min(h - 1, int((y + 0.5) * h / sh))
-
-
 def build_server(
     desktops: Desktops,
     *,
@@ -242,7 +231,7 @@ def build_server(
     @tool("cursor_position", READ, "Pointer position")
     def cursor_position(desktop_id: DesktopId = None) -> CallToolResult:
         """Where the mouse pointer is, in screenshot pixels."""
-        x, y = _cursor(view(desktop_id))
+        x, y = view(desktop_id).cursor()
         return _result(f"x={x}, y={y}", {"x": x, "y": y})
 
     # ------------------------------------------------------------------ mouse

@@ -26,6 +26,7 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from .._loop import LoopThread
+from ..desktop import LocalHub
 from ..backends.base import DesktopSpec
 from ..errors import InvalidInputError
 from .handlers import MAX_BODY, RESOURCE, DesktopAPIHandler
@@ -50,27 +51,20 @@ class _ServerLoop(LoopThread):
         self.thread = threading.current_thread()  # made on the loop's thread: call() refuses to block it
 
 
-class _ManagerHub:
-    """The extension's DesktopManager as a ``DesktopHub``: the MCP tools' desktops are the server's, and closing
-    or dropping the ``Desktop`` objects they use never stops one (stop_desktop does, through the manager)."""
+class _ManagerHub(LocalHub):
+    """The extension's DesktopManager as a ``DesktopHub``: the MCP tools' desktops are the server's, made within the
+    server's limits (``check_request``), and dropping the ``Desktop`` objects the tools use never stops one
+    (stop_desktop does, through the manager)."""
 
     server_side = True
 
     def __init__(self, ext: Any) -> None:
+        super().__init__(ext.manager)
         self.ext = ext
 
     async def create(self, spec: DesktopSpec, backend: str | None = None) -> Session:
         self.ext.check_request(spec, backend)
-        return await self.ext.manager.create(spec, backend=backend)
-
-    async def get(self, desktop_id: str) -> Session:
-        return self.ext.manager.get(desktop_id)
-
-    async def list(self) -> list[dict[str, Any]]:
-        return [s.to_dict() for s in self.ext.manager.list()]
-
-    async def stop(self, session: Any) -> None:
-        await self.ext.manager.delete(session.id)
+        return await super().create(spec, backend)
 
     async def drop(self, session: Any, owned: bool) -> None:
         pass
