@@ -25,10 +25,11 @@ print({MARK!r}, _json.dumps({{"pid": _os.getpid(), "ids": _ids}}))
 """
 
 
-@pytest.mark.parametrize("name", ["quickstart.ipynb", "agent-loop.ipynb", "teaching.ipynb"])
+@pytest.mark.parametrize("name", ["quickstart.ipynb", "agent-loop.ipynb", "agent-claude.ipynb", "teaching.ipynb"])
 def test_notebook_runs(name: str, tmp_path: Path, monkeypatch):
     # A kernel of its own with no server to find: the notebooks' desktops run in the kernel.
-    for var in ("JUPYTER_DESKTOP_URL", "JUPYTER_DESKTOP_TOKEN", "JPY_PARENT_PID"):
+    # No API keys: agent-claude.ipynb's stand-in model answers in the SDKs' loops.
+    for var in ("JUPYTER_DESKTOP_URL", "JUPYTER_DESKTOP_TOKEN", "JPY_PARENT_PID", "ANTHROPIC_API_KEY", "OPENAI_API_KEY"):
         monkeypatch.delenv(var, raising=False)
     shutil.copy(NOTEBOOKS / name, tmp_path / name)
     nb = nbformat.read(tmp_path / name, as_version=4)
@@ -39,6 +40,8 @@ def test_notebook_runs(name: str, tmp_path: Path, monkeypatch):
     text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
     if name == "agent-loop.ipynb":
         assert "picked: Banana" in text, text
+    if name == "agent-claude.ipynb":  # the anthropic tool runner and the Agents SDK's Runner each pressed it
+        assert "Claude picked: Banana" in text and "GPT picked: Banana" in text, text
     if name == "quickstart.ipynb":
         shown = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
         assert shown, "displaying the Desktop did not produce the live view"
