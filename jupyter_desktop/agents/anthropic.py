@@ -14,6 +14,7 @@ action is sent. The SDK (``anthropic``) is needed only for :meth:`AnthropicCompu
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Mapping
@@ -276,14 +277,10 @@ def _sdk_computer() -> Any:
     return computer
 
 
-_TOOLSET_CLASSES: dict[Any, type] = {}
-
-
+@functools.cache
 def _toolset_class(base: Any) -> type:
     """A subclass of the SDK's abstract toolset (sync or async) that serves every member by overriding ``execute``
     (the SDK's hook for that: it then offers all 17 members). Made once per base class."""
-    if base in _TOOLSET_CLASSES:
-        return _TOOLSET_CLASSES[base]
     import asyncio
     import inspect
 
@@ -303,11 +300,9 @@ def _toolset_class(base: Any) -> type:
         def execute(self: Any, context: Any, name: str, input: Any) -> Any:  # type: ignore[misc]
             return self.computer._member_result(name, input)
 
-    cls = type(
+    return type(
         "DesktopComputerToolset" if not is_async else "AsyncDesktopComputerToolset",
         (base,),
         {"__init__": __init__, "execute": execute, "__module__": __name__,
          "__doc__": f"{base.__name__} on a jupyter_desktop Desktop (see AnthropicComputer.toolset)."},
     )  # fmt: skip
-    _TOOLSET_CLASSES[base] = cls
-    return cls

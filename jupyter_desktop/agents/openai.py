@@ -15,6 +15,7 @@ Coordinates are pixels of the screenshots the model gets (:class:`ModelView`); O
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -254,14 +255,10 @@ def _agents() -> Any:
     return agents
 
 
-_COMPUTER_CLASSES: dict[Any, type] = {}
-
-
+@functools.cache
 def _computer_class(base: Any) -> type:
     """A subclass of ``agents.Computer`` or ``agents.AsyncComputer`` whose methods are OpenAI actions on the desktop
     (each mouse method takes the held ``keys``). Made once per base class."""
-    if base in _COMPUTER_CLASSES:
-        return _COMPUTER_CLASSES[base]
     is_async = asyncio.iscoroutinefunction(base.screenshot)
 
     def method(kind: str, *fields: str) -> Any:
@@ -326,6 +323,4 @@ def _computer_class(base: Any) -> type:
         "keypress": method("keypress", "keys"),
         "drag": method("drag", "path"),
     }
-    cls = type("DesktopAsyncComputer" if is_async else "DesktopComputer", (base,), namespace)
-    _COMPUTER_CLASSES[base] = cls
-    return cls
+    return type("DesktopAsyncComputer" if is_async else "DesktopComputer", (base,), namespace)
