@@ -493,10 +493,11 @@ class Desktop:
         self._do(action)
 
     def get_cursor_position(self) -> tuple[int, int]:
-        """Where the pointer is, in the current coordinate space."""
+        """Where the pointer is, in the current coordinate space (the pixel under the middle of its screen pixel: a
+        click at (x, y) reads back as (x, y))."""
         x, y = self._call(self._session.pointer_position())
         fx, fy = self._factor
-        return (int(x / fx), int(y / fy)) if self._space else (x, y)
+        return (int((x + 0.5) / fx), int((y + 0.5) / fy)) if self._space else (x, y)
 
     # ------------------------------------------------------------------ keyboard
 

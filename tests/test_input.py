@@ -171,6 +171,11 @@ def test_scaled_coordinates_map_back(bare: Desktop, xev: Xev):
     assert xev.wait("ButtonPress", 1)[0].root == (42, 42)
     bare.screenshot(region=(0, 0, 10, 10))  # a region screenshot leaves the mapping alone
     assert bare.get_cursor_position() == (10, 10)
+    bare.screenshot(scale=(1000, 625))  # 1.28 screen pixels per unit: (1, 1) is screen (1, 1), whose corner is 0.78
+    xev.mark()
+    bare.left_click(1, 1)
+    assert xev.wait("ButtonPress", 1)[0].root == (1, 1)
+    assert bare.get_cursor_position() == (1, 1)
     bare.screenshot()  # a full-size screenshot returns to screen pixels
     xev.mark()
     bare.left_click(700, 10)
