@@ -30,6 +30,8 @@ APT_PACKAGES=(
   tesseract-ocr tesseract-ocr-eng scrot imagemagick procps chromium
   # the JupyterHub tests: ss (every listener on 127.0.0.1)
   iproute2
+  # recording (Desktop.record, jupyter_desktop/trajectory.py): video.mp4 is H.264 from ffmpeg; ffprobe checks it
+  ffmpeg
 )
 
 # No node from apt: Debian 12's nodejs is 18.x, and vite/vitest want ^20.19 or >= 22.12. node + npm come from

@@ -19,10 +19,12 @@ from .errors import (
     InvalidInputError,
     LimitError,
     MissingDependencyError,
+    RecordingLimitError,
     RFBAuthError,
     RFBError,
     RFBProtocolError,
 )
+from .trajectory import Recorder, Step, Trajectory
 from .xtools import Window
 
 __version__ = "0.1.0"
@@ -57,6 +59,9 @@ __all__ = [
     "Process",
     "RunResult",
     "Window",
+    "Recorder",
+    "Step",
+    "Trajectory",
     "DesktopError",
     "DesktopClosedError",
     "DesktopNotFoundError",
@@ -66,6 +71,7 @@ __all__ = [
     "DesktopBusyError",
     "LimitError",
     "MissingDependencyError",
+    "RecordingLimitError",
     "RFBError",
     "RFBAuthError",
     "RFBProtocolError",

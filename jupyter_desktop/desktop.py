@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import atexit
 import builtins
+import contextlib
+import os
 import functools
 import io
 import math
@@ -34,6 +36,7 @@ from .manager import DesktopManager
 from .protocols import DesktopHub, DesktopSession
 from .remote import ServerHub, find_server
 from .session import Session, Window
+from .trajectory import Recorder
 
 __all__ = ["Desktop", "Process", "LocalHub", "find_hub"]
 
@@ -207,6 +210,7 @@ class Desktop:
         self._space: tuple[int, int] | None = None  # size of the coordinate space when scaled
         self._screen: tuple[int, int] = (0, 0)  # screen size when the mapping was set
         self._view: Any = None  # the notebook widget, made on first display
+        self._recorder: Recorder | None = None  # the recording under way (record())
         self.id = session.id
         self._finalizer = weakref.finalize(self, _drop_later, runner, functools.partial(hub.drop, session, owned))
         self._finalizer.atexit = False
@@ -238,7 +242,15 @@ class Desktop:
         return self._runner.call(coro, timeout)
 
     def _do(self, *actions: dict[str, Any]) -> None:
-        self._call(self._session.perform(list(actions)), None)
+        self._perform(list(actions))
+
+    def _perform(self, actions: builtins.list[Any]) -> None:
+        """Every input goes here: sent, and recorded as an ``agent`` step while :meth:`record` runs."""
+        recorder = self._recorder
+        if recorder is None:
+            self._call(self._session.perform(actions), None)
+        else:
+            recorder._around(actions, lambda: self._call(self._session.perform(actions), None))
 
     def _to_screen(self, x: float | None, y: float | None) -> tuple[int | None, int | None]:
         if x is None and y is None:
@@ -288,6 +300,10 @@ class Desktop:
         """Stop the desktop and everything running in it. Calling it twice is fine."""
         if self._closed:
             return
+        recorder = self._recorder
+        if recorder is not None:  # its last screenshot and the end of its video, while the desktop is still there
+            with contextlib.suppress(Exception):
+                recorder.stop()
         self._finalizer.detach()
         try:
             self._runner.call(self._hub.stop(self._session), 60)
@@ -522,7 +538,33 @@ class Desktop:
 
     def perform(self, actions: Sequence[Mapping[str, Any]]) -> None:
         """Run a batch of actions in the JSON vocabulary of :mod:`jupyter_desktop.actions` (screen pixels)."""
-        self._call(self._session.perform(list(actions)), None)
+        self._perform(list(actions))
+
+    # ------------------------------------------------------------------ recording
+
+    def record(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        every: float | None = None,
+        video: bool | None = None,
+        fps: float = 10.0,
+        max_bytes: int = 2 << 30,
+        settle: float = 2.0,
+    ) -> Recorder:
+        """Record what is done on this desktop into the folder ``path``: every input call (``perform``, clicks,
+        typing ... whoever makes them: your code, an agent adapter) as a step with the screen before and after,
+        a video of the screen, and with ``every`` a screenshot that often. Use it as a context manager (or call
+        ``stop()``); :class:`~jupyter_desktop.trajectory.Trajectory` loads the folder. Its format, and the
+        options (``video``, ``fps``, ``max_bytes``, ``settle``): :mod:`jupyter_desktop.trajectory`.
+        """
+        if self._closed:
+            raise DesktopClosedError("this Desktop was closed; start a new one with Desktop()")
+        if self._recorder is not None and self._recorder.recording:
+            raise InvalidInputError(f"this desktop is already recording into {self._recorder.path}; stop() that one first")
+        recorder = Recorder(self, path, every=every, video=video, fps=fps, max_bytes=max_bytes, settle=settle)
+        self._recorder = recorder
+        return recorder
 
     # ------------------------------------------------------------------ programs
 

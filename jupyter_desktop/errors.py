@@ -11,6 +11,7 @@
     ├── DesktopBusyError                 a queue of action batches: try again shortly
     ├── LimitError                       one more desktop would pass the configured maximum
     ├── MissingDependencyError           a program the desktop needs is not installed
+    ├── RecordingLimitError              a recording reached its size limit, or the disk is full
     └── RFBError                         the RFB (VNC) connection failed
         ├── RFBProtocolError
         └── RFBAuthError
@@ -31,6 +32,7 @@ __all__ = [
     "DesktopBusyError",
     "LimitError",
     "MissingDependencyError",
+    "RecordingLimitError",
     "RFBError",
     "RFBProtocolError",
     "RFBAuthError",
@@ -78,6 +80,11 @@ class MissingDependencyError(DesktopError):
     """A program the desktop needs is not installed; the message names the package."""
 
 
+class RecordingLimitError(DesktopError):
+    """A recording (``Desktop.record``) reached its size limit (``max_bytes``) or the disk is full. It stopped
+    cleanly and what it wrote is valid; the message names the limit."""
+
+
 class RFBError(DesktopError):
     """The RFB (VNC) connection failed."""
 
@@ -103,6 +110,7 @@ BY_NAME: dict[str, type[Exception]] = {
         DesktopBusyError,
         LimitError,
         MissingDependencyError,
+        RecordingLimitError,
         RFBError,
         RFBProtocolError,
         RFBAuthError,

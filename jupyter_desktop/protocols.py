@@ -19,13 +19,14 @@ from typing import Any, Protocol, runtime_checkable
 from PIL import Image
 
 from .backends.base import DesktopSpec, LaunchedProcess, RunResult
+from .rfb import RFBClient
 from .xtools import Window
 
 __all__ = ["DesktopSession", "DesktopHub", "LOCAL_ONLY"]
 
 #: Operations that make sense only where the desktop is reached directly (a byte stream's callables): never over
 #: the server's generic route (wire.py).
-LOCAL_ONLY = frozenset({"open_rfb"})
+LOCAL_ONLY = frozenset({"open_rfb", "connected"})
 
 
 @runtime_checkable
@@ -54,6 +55,10 @@ class DesktopSession(Protocol):
     async def wait_until_stable(self, quiet: float = 0.5, timeout: float = 10.0) -> bool: ...
 
     async def resize(self, width: int, height: int) -> None: ...
+
+    async def connected(self) -> RFBClient:
+        """The session's live RFB client, whose ``framebuffer`` mirror (numpy, RGBX) and ``last_change`` recording
+        reads (:mod:`jupyter_desktop.trajectory`); reopened if it closed while the desktop runs."""
 
     async def open_rfb(self) -> tuple[Any, Any]:
         """A fresh RFB byte stream for a viewer the kernel relays: (read(n) coroutine, write(bytes | None))."""

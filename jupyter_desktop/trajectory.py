@@ -1,0 +1,809 @@
+"""Trajectories: record what is done on a desktop (steps, screenshots, a video), load it back, export it.
+
+>>> with d.record("runs/try1", every=1.0) as rec:   # every: a periodic screenshot too (seconds)
+...     d.left_click(100, 200); d.write("hello\\n")
+>>> rec.steps
+>>> t = Trajectory("runs/try1")
+>>> t.to_dataset("runs/try1-dataset")
+
+The recording is made where ``Desktop`` runs (this process or the kernel), from the framebuffer mirror the session
+keeps over RFB: the same for local, Docker and server-held desktops, with no X grab and no server change.
+
+The folder (the file format)::
+
+    trajectory.jsonl   one JSON object a line, one line per step, appended as it goes
+    screens/<hash>.png the screenshots; the name is a hash of the pixels, so the same screen is one file
+    video.mp4          H.264 (yuv420p), a frame whenever the screen changed (at most ``fps`` a second), real
+                       timestamps: video time = a step's ``t``. After a resize: video-2.mp4, video-3.mp4 ...
+    meta.json          what was recorded and how (below); written at the start, rewritten at the end
+
+A step::
+
+    {"step": 0,                     # its index
+     "time": 1718000000.123,        # Unix time it began
+     "t": 1.234,                    # seconds since the recording began (the position in the video)
+     "source": "agent",             # agent: a Desktop call (any program); human: a person's input;
+                                    # periodic: the screen every ``every`` seconds (when it changed)
+     "actions": [{"action": "click", "x": 10, "y": 20, ...}],   # the JSON action vocabulary
+                                    # (jupyter_desktop.actions), screen pixels; [] for a periodic step
+     "before": "screens/9f2c....png",   # the screen as the step began (null for a periodic step)
+     "after": "screens/41aa....png",    # once the screen settled (``settle`` seconds at most) or the next step
+                                        # began; a periodic step's screen
+     "duration": 0.012,             # seconds the call took
+     "error": null}                 # "InvalidInputError: ..." when the call raised (it is raised again)
+
+``meta.json``: ``format`` (1), ``desktop`` (id, profile, size, backend ...), ``versions`` (jupyter_desktop,
+Python, ffmpeg), ``start`` and ``end`` (Unix times; ``end`` null while recording or after a crash), ``settings``
+(every, fps, max_bytes, settle), ``video`` (its segments with size and start, or null) and ``video_error`` (why
+there is none), ``steps``, ``bytes``, ``stopped`` (``stop()``, a limit, the desktop closing ...).
+
+A crash loses at most the step in flight: lines are appended and flushed once their screenshots are on disk, and
+ffmpeg finishes the video when its input ends, which a dead process's pipe does. Limits: ``max_bytes`` for the
+whole folder (the video's index, written at the end, may add a little), a full disk: either stops the recording
+cleanly (everything written stays valid) and :meth:`Recorder.stop` raises :class:`RecordingLimitError` naming it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import contextlib
+import dataclasses
+import errno
+import hashlib
+import io
+import json
+import os
+import platform
+import queue
+import shutil
+import subprocess
+import threading
+import time
+import warnings
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PIL import Image
+
+from .errors import InvalidInputError, MissingDependencyError, RecordingLimitError
+
+if TYPE_CHECKING:
+    from .desktop import Desktop
+    from .rfb import RFBClient
+
+__all__ = ["Step", "Recorder", "Trajectory", "RecordingLimitError", "SOURCES", "DEFAULT_MAX_BYTES"]
+
+FORMAT = 1
+SOURCES = ("agent", "human", "periodic")
+DEFAULT_MAX_BYTES = 2 << 30  # 2 GiB a recording
+DEFAULT_FPS = 10.0
+SETTLE_QUIET = 0.3  # seconds the screen must stay still for a step's "after" screenshot
+VIDEO_RESERVE = 160 << 10  # bytes kept free under max_bytes for what ffmpeg still holds (a few frames, its index)
+FFMPEG_WAIT = 60.0  # seconds ffmpeg may take to finish the video after its input ends
+
+_active: weakref.WeakSet[Recorder] = weakref.WeakSet()
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of ``trajectory.jsonl`` (see the module's docstring)."""
+
+    step: int
+    time: float
+    t: float
+    source: str
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    before: str | None = None
+    after: str | None = None
+    duration: float = 0.0
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Step:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def ffmpeg_version() -> str | None:
+    """``ffmpeg -version``'s first words (``5.1.6-0+deb12u1``), or None without ffmpeg."""
+    exe = shutil.which("ffmpeg")
+    if exe is None:
+        return None
+    try:
+        out = subprocess.run([exe, "-version"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    words = out.split()
+    return words[2] if len(words) > 2 and words[0] == "ffmpeg" else "unknown"
+
+
+def _disk_error(exc: OSError, path: Path) -> RecordingLimitError:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return RecordingLimitError(f"the disk is full: cannot write {path} ({exc.strerror}); the recording stopped")
+    return RecordingLimitError(f"cannot write {path}: {exc}; the recording stopped")
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    os.replace(tmp, path)
+
+
+class _Video:
+    """One ffmpeg process fed raw RGBX frames on its standard input (a segment: one screen size)."""
+
+    def __init__(self, path: Path, size: tuple[int, int], fps: float, every_tick: bool) -> None:
+        self.path = path
+        self.size = size
+        self.log = path.with_suffix(".log")
+        w, h = size
+        # Changes only: ffmpeg stamps each frame with the time it reads it (our write: it keeps up), in
+        # milliseconds; a constant rate: frame n is at n / fps.
+        timing = ["-framerate", f"{fps:g}"] if every_tick else ["-use_wallclock_as_timestamps", "1", "-framerate", "1000"]
+        pad = ["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2"] if w % 2 or h % 2 else []
+        argv = [
+            "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin",
+            *timing, "-f", "rawvideo", "-pix_fmt", "rgb0", "-video_size", f"{w}x{h}",
+            "-i", "pipe:0", "-an", *pad, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+            "-g", str(max(1, round(fps * 10))), *([] if every_tick else ["-fps_mode", "vfr"]),
+            "-movflags", "+faststart", "-y", str(path),
+        ]  # fmt: skip
+        self.frames = 0
+        self.started = time.time()
+        with open(self.log, "wb") as log:
+            # its own session: a terminal's Ctrl-C is not for it; when our end of the pipe closes (stop, or this
+            # process dying) it finishes the file and exits
+            self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+
+    def write(self, frame: np.ndarray) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(memoryview(frame).cast("B"))  # type: ignore[arg-type]
+        self.process.stdin.flush()
+        self.frames += 1
+
+    def finish(self) -> str | None:
+        """End the input, wait for the file; ffmpeg's complaint, if any."""
+        with contextlib.suppress(OSError):
+            assert self.process.stdin is not None
+            self.process.stdin.close()
+        try:
+            code = self.process.wait(FFMPEG_WAIT)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            code = self.process.wait()
+        text = self.log.read_text(errors="replace").strip() if self.log.exists() else ""
+        if code == 0 and not text:
+            self.log.unlink(missing_ok=True)
+            return None
+        return f"ffmpeg exited with {code}: {text[-500:]}" if code else None
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+
+
+class Recorder:
+    """A recording of a desktop into a folder; what :meth:`Desktop.record` returns. Use it as a context manager,
+    or call :meth:`stop`. See the module's docstring for the folder's format.
+
+    ``every``: also a ``periodic`` step with a screenshot every that many seconds (when the screen changed).
+    ``video``: None records a video when ffmpeg is installed (meta.json says why not otherwise); True insists
+    (MissingDependencyError without ffmpeg); False records none. ``fps``: the video's most frames a second (a
+    frame is sent only when the screen changed). ``max_bytes``: the folder's size limit. ``settle``: at most this
+    many seconds after a step for its "after" screenshot (taken once the screen is still for 0.3 s).
+    ``frames="every"`` sends a frame every 1/fps s even when nothing changed (a constant rate; for comparison).
+    """
+
+    def __init__(
+        self,
+        desktop: Desktop,
+        path: str | os.PathLike[str],
+        *,
+        every: float | None = None,
+        video: bool | None = None,
+        fps: float = DEFAULT_FPS,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        settle: float = 2.0,
+        frames: str = "changes",
+    ) -> None:
+        if every is not None and (isinstance(every, bool) or not isinstance(every, (int, float)) or not 0.05 <= every <= 3600):
+            raise InvalidInputError(f"every must be a number of seconds in 0.05..3600 (or None), not {every!r}")
+        if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 0.1 <= fps <= 60:
+            raise InvalidInputError(f"fps must be a number in 0.1..60, not {fps!r}")
+        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1 << 20:
+            raise InvalidInputError(f"max_bytes must be an integer of at least 1 MiB (1048576), not {max_bytes!r}")
+        if isinstance(settle, bool) or not isinstance(settle, (int, float)) or not 0 <= settle <= 60:
+            raise InvalidInputError(f"settle must be a number of seconds in 0..60, not {settle!r}")
+        if frames not in ("changes", "every"):
+            raise InvalidInputError(f"frames must be 'changes' or 'every', not {frames!r}")
+        self.path = Path(path)
+        if (self.path / "trajectory.jsonl").exists():
+            raise InvalidInputError(f"{self.path} already holds a recording; choose another folder")
+        ffmpeg = ffmpeg_version()
+        if video and ffmpeg is None:
+            raise MissingDependencyError("recording a video needs ffmpeg: sudo apt-get install ffmpeg (or video=False)")
+        self._desktop = desktop
+        self._session = desktop._session
+        self._runner = desktop._runner
+        self.every = every
+        self.fps = float(fps)
+        self.max_bytes = max_bytes
+        self.settle = float(settle)
+        self._every_tick = frames == "every"
+        self._steps: list[Step] = []
+        self._count = 0
+        self._lock = threading.RLock()  # steps: numbering, the pending one
+        self._pending: tuple[Step, float] | None = None  # a step waiting for its "after" screenshot, its end
+        self._wake = threading.Condition(self._lock)
+        self._known: set[str] = set()  # screenshots on disk (or queued)
+        self._last_screen: str | None = None
+        self._bytes = 0  # written by the writer thread: lines and screenshots
+        self._video_bytes = 0  # the segments done, plus the current one's size when last looked at
+        self._halted = threading.Event()  # no more steps, frames or files (a limit, or stopping)
+        self._halt_lock = threading.Lock()
+        self._stopped = False
+        self._raised = False
+        self._warned = False
+        self.error: RecordingLimitError | None = None
+        self.stopped_because: str | None = None
+        self._video: _Video | None = None
+        self._segments: list[dict[str, Any]] = []
+        self._video_error: str | None = None
+        self._rfb: RFBClient | None = None
+
+        try:
+            (self.path / "screens").mkdir(parents=True, exist_ok=True)
+            self._lines = open(self.path / "trajectory.jsonl", "a", encoding="utf-8")
+        except OSError as exc:
+            raise _disk_error(exc, self.path) from None
+        self.start = time.time()
+        self._start_mono = time.monotonic()
+        self._meta: dict[str, Any] = {
+            "format": FORMAT,
+            "desktop": self._describe_desktop(),
+            "versions": {"jupyter_desktop": _version(), "python": platform.python_version(), "ffmpeg": ffmpeg},
+            "start": self.start,
+            "end": None,
+            "settings": {"every": every, "fps": self.fps, "max_bytes": max_bytes, "settle": self.settle, "frames": frames},
+            "video": None,
+            "video_error": None,
+            "steps": 0,
+            "bytes": 0,
+            "stopped": None,
+        }
+        if video is False:
+            self._video_error = "video=False"
+        elif ffmpeg is None:
+            self._video_error = "ffmpeg is not installed (sudo apt-get install ffmpeg): no video"
+        self._sent = -1.0  # rfb.last_change of the last frame sent
+        if self._video_error is None:
+            # The first frame before the clock starts: once ffmpeg has read it (it takes 0.1-0.5 s to start),
+            # video time 0 is now, and the steps' t is their position in the video.
+            try:
+                rfb = self._connected()
+                stamp, frame = rfb.last_change, rfb.framebuffer
+                if self._new_segment((frame.shape[1], frame.shape[0]), frame) is not None:
+                    self._sent = stamp
+            except Exception as exc:  # noqa: BLE001 - no video, said in meta.json
+                self._video_error = self._video_error or f"cannot record the screen: {exc}"
+            self.start = time.time()
+            self._start_mono = time.monotonic()
+            self._meta["start"] = self.start
+            if self._segments:
+                self._segments[0]["start"] = 0.0
+        self._meta["video_error"] = self._video_error
+        try:
+            _write_json(self.path / "meta.json", self._meta)
+        except OSError as exc:
+            self._lines.close()
+            raise _disk_error(exc, self.path / "meta.json") from None
+
+        self._jobs: queue.Queue[tuple[str, Any] | None] = queue.Queue(maxsize=32)
+        self._threads = [threading.Thread(target=self._writer, name="jupyter-desktop-rec-writer", daemon=True)]
+        self._threads.append(threading.Thread(target=self._watcher, name="jupyter-desktop-rec-watch", daemon=True))
+        if self._segments:
+            self._threads.append(threading.Thread(target=self._video_loop, name="jupyter-desktop-rec-video", daemon=True))
+        _active.add(self)
+        _register_atexit()
+        for thread in self._threads:
+            thread.start()
+
+    # ------------------------------------------------------------------ public
+
+    @property
+    def steps(self) -> list[Step]:
+        """The steps recorded so far (a step still waiting for its "after" screenshot is not among them yet)."""
+        with self._lock:
+            return list(self._steps)
+
+    @property
+    def recording(self) -> bool:
+        return not self._halted.is_set()
+
+    def stop(self) -> None:
+        """End the recording: the last step's "after" screenshot (once the screen settled, ``settle`` s at most),
+        the video finished, meta.json completed. Raises
+        :class:`RecordingLimitError` if a limit stopped it earlier (once). Calling it again is fine."""
+        first = False
+        with self._lock:
+            if not self._stopped:
+                self._stopped = first = True
+                try:
+                    self._settle()
+                    self._finish_pending()
+                finally:
+                    self._halt("stop()")
+                    self._wake.notify_all()
+        if getattr(self._desktop, "_recorder", None) is self:
+            self._desktop._recorder = None
+        if first:
+            for thread in self._threads[1:]:  # the watcher, the video
+                thread.join()
+            self._jobs.put(None)  # the writer writes what is queued, then ends
+            self._threads[0].join()
+            self._close()
+            _active.discard(self)
+        if self.error is not None and not self._raised:
+            self._raised = True
+            raise self.error
+
+    def note(self, actions: Sequence[Mapping[str, Any]], source: str = "human", *, duration: float = 0.0, error: str | None = None) -> None:
+        """Record a step done elsewhere (a person's input that the server saw): its "before" screenshot is the
+        screen now, its "after" the screen once it settles."""
+        if source not in SOURCES:
+            raise InvalidInputError(f"source must be one of {', '.join(SOURCES)}, not {source!r}")
+        if self._halted.is_set():
+            return
+        with self._lock:
+            self._finish_pending()
+            begun, mono = time.time(), time.monotonic()
+            before = self._shot(fresh=True)
+            step = Step(self._count, begun, round(mono - self._start_mono, 4), source, [dict(a) for a in actions], before, None, duration, error)
+            self._count += 1
+            self._pending = (step, time.monotonic())
+            self._wake.notify_all()
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
+        if kind is None:
+            self.stop()
+        else:  # the block's own error matters more than the recording's
+            with contextlib.suppress(RecordingLimitError):
+                self.stop()
+
+    def __repr__(self) -> str:
+        state = "recording" if self.recording else f"stopped ({self.stopped_because})"
+        return f"<Recorder {str(self.path)!r} {state}, {len(self._steps)} steps>"
+
+    # ------------------------------------------------------------------ the Desktop's calls
+
+    def _around(self, actions: Sequence[Mapping[str, Any]], call: Callable[[], Any]) -> Any:
+        """Run ``call`` (it sends ``actions``) as an ``agent`` step."""
+        if self._halted.is_set():
+            self._warn()
+            return call()
+        with self._lock:
+            self._finish_pending()
+            index = self._count
+            self._count += 1
+            begun, mono = time.time(), time.monotonic()
+            before = self._shot(fresh=True)
+        error = None
+        called = time.monotonic()
+        try:
+            return call()
+        except BaseException as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            end = time.monotonic()
+            step = Step(index, round(begun, 4), round(mono - self._start_mono, 4), "agent", _jsonable(actions), before, None, round(end - called, 4), error)
+            with self._lock:
+                if not self._halted.is_set():
+                    self._finish_pending()  # another thread's step, if any
+                    self._pending = (step, end)
+                    self._wake.notify_all()
+
+    def _warn(self) -> None:
+        if self.error is not None and not self._warned:
+            self._warned = True
+            warnings.warn(str(self.error), RuntimeWarning, stacklevel=4)
+
+    # ------------------------------------------------------------------ screenshots and steps
+
+    def _describe_desktop(self) -> dict[str, Any]:
+        try:
+            info = dict(self._session.to_dict())
+        except Exception:  # noqa: BLE001 - only for the record
+            info = {"id": self._session.id}
+        return json.loads(json.dumps(info, default=str))
+
+    def _shot(self, fresh: bool) -> str | None:
+        """The screen now, as a file name under screens/ (written by the writer thread if it is new)."""
+        try:
+            image = self._runner.call(self._session.capture(None, None, fresh), 30)
+        except Exception:  # noqa: BLE001 - a dead desktop: the call itself will say so
+            return None
+        digest = hashlib.sha1(image.tobytes(), usedforsecurity=False)
+        digest.update(f"{image.width}x{image.height}".encode())
+        name = f"screens/{digest.hexdigest()[:20]}.png"
+        if name not in self._known:
+            self._known.add(name)
+            self._put(("png", (name, image)))
+        self._last_screen = name
+        return name
+
+    def _settle(self) -> None:
+        """Wait (``settle`` s at most from the step's end) until the screen is still, if a step is pending."""
+        if self._pending is None or self._halted.is_set():
+            return
+        remaining = self.settle - (time.monotonic() - self._pending[1])
+        if remaining > 0:
+            with contextlib.suppress(Exception):
+                self._runner.call(self._session.wait_until_stable(min(SETTLE_QUIET, remaining), remaining), remaining + 30)
+
+    def _finish_pending(self) -> None:
+        """Give the pending step its "after" screenshot (the screen now) and write it. Holds the lock."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        step = dataclasses.replace(pending[0], after=None if self._halted.is_set() else self._shot(fresh=True))
+        self._emit(step)
+
+    def _emit(self, step: Step) -> None:
+        if self._halted.is_set():
+            return
+        self._steps.append(step)
+        self._put(("line", step))
+
+    def _put(self, job: tuple[str, Any]) -> None:
+        while not self._halted.is_set():
+            try:
+                self._jobs.put(job, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def _halt(self, reason: str, error: RecordingLimitError | None = None) -> None:
+        """No more steps, frames or files (any thread; not under the step lock: the writer calls it)."""
+        with self._halt_lock:
+            if self.stopped_because is None:
+                self.stopped_because = reason
+                if error is not None:
+                    self.error = error
+            self._halted.set()
+
+    # ------------------------------------------------------------------ threads
+
+    def _watcher(self) -> None:
+        """Takes the "after" screenshot of a step once the screen settled, and the periodic screenshots."""
+        next_periodic = time.monotonic() + self.every if self.every else None
+        while not self._halted.is_set():
+            with self._lock:
+                now = time.monotonic()
+                wait = 0.5 if next_periodic is None else min(0.5, max(0.0, next_periodic - now))
+                if self._pending is None and wait > 0:
+                    self._wake.wait(wait)
+                pending = self._pending
+            if self._halted.is_set():
+                return
+            if pending is not None:
+                step, end = pending
+                remaining = self.settle - (time.monotonic() - end)
+                if remaining > 0:  # (not under the lock: the next step may begin meanwhile, and take over)
+                    with contextlib.suppress(Exception):
+                        self._runner.call(self._session.wait_until_stable(min(SETTLE_QUIET, remaining), remaining), remaining + 30)
+                with self._lock:
+                    if self._pending is pending:
+                        self._finish_pending()
+            if next_periodic is not None and time.monotonic() >= next_periodic:
+                next_periodic = max(next_periodic + (self.every or 0), time.monotonic() + 0.01)
+                with self._lock:
+                    if self._halted.is_set():
+                        return
+                    if self._pending is not None:  # its "after" screenshot comes first (the lines stay in order)
+                        continue
+                    last = self._last_screen
+                    mono = time.monotonic()
+                    name = self._shot(fresh=False)
+                    if name is not None and name != last:
+                        self._emit(Step(self._count, round(time.time(), 4), round(mono - self._start_mono, 4), "periodic", [], None, name))
+                        self._count += 1
+
+    def _writer(self) -> None:
+        """Writes screenshots and lines in order, counting bytes against the limit."""
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            if self._halted.is_set() and self.error is not None:
+                continue  # a limit: nothing more is written (the stop() lines are still wanted)
+            kind, value = job
+            try:
+                if kind == "png":
+                    name, image = value
+                    buf = io.BytesIO()
+                    image.save(buf, "PNG", compress_level=1)
+                    data = buf.getvalue()
+                    self._check_room(len(data), name)
+                    (self.path / name).write_bytes(data)
+                    self._bytes += len(data)
+                else:
+                    line = json.dumps(value.to_dict(), separators=(",", ":")) + "\n"
+                    size = len(line.encode())
+                    self._check_room(size, "trajectory.jsonl")
+                    self._lines.write(line)
+                    self._lines.flush()
+                    self._bytes += size
+            except RecordingLimitError as exc:
+                self._halt("limit", exc)
+            except OSError as exc:
+                self._halt("disk", _disk_error(exc, self.path / (value[0] if kind == "png" else "trajectory.jsonl")))
+
+    def _check_room(self, size: int, what: str) -> None:
+        if self._bytes + self._video_bytes + size + VIDEO_RESERVE > self.max_bytes:
+            raise RecordingLimitError(
+                f"the recording {self.path} reached its size limit of {self.max_bytes} bytes (max_bytes) with "
+                f"{self._bytes + self._video_bytes} bytes written; it stopped before {what}"
+            )
+
+    def _connected(self) -> RFBClient:
+        rfb = self._rfb
+        if rfb is None or rfb.closed:
+            rfb = self._rfb = self._runner.call(self._session.connected(), 30)
+        return rfb
+
+    def _video_loop(self) -> None:
+        """Sends the mirror to ffmpeg whenever it changed (at most ``fps`` a second)."""
+        interval = 1.0 / self.fps
+        sent = self._sent
+        tick = time.monotonic()
+        checked = 0.0
+        try:
+            while True:
+                stopping = self._halted.is_set()
+                try:
+                    rfb = self._connected()
+                except Exception as exc:  # noqa: BLE001 - the desktop is gone: end the video there
+                    self._video_error = self._video_error or f"the desktop's screen went away: {exc}"
+                    return
+                frame = rfb.framebuffer
+                size = (frame.shape[1], frame.shape[0])
+                if size[0] and size[1]:
+                    video = self._video
+                    if video is not None and video.size != size:  # resized: a new segment
+                        self._end_segment()
+                        video = None
+                    if video is None:
+                        stamp = rfb.last_change
+                        video = self._new_segment(size, frame)
+                        if video is None:
+                            return
+                        sent = stamp
+                    stamp = rfb.last_change  # read first: a change during the copy is sent next time
+                    if stamp != sent or self._every_tick or stopping:
+                        try:
+                            video.write(frame)
+                        except (BrokenPipeError, ValueError, OSError):
+                            self._video_error = video.finish() or "ffmpeg stopped reading its input"
+                            self._video = None
+                            self._segments[-1]["error"] = self._video_error
+                            if "No space left" in self._video_error:
+                                self._halt("disk", RecordingLimitError(f"the disk is full: ffmpeg could not write {video.path}; the recording stopped"))
+                            return
+                        sent = stamp
+                now = time.monotonic()
+                if video is not None and now - checked >= 0.5:
+                    checked = now
+                    with contextlib.suppress(OSError):
+                        self._video_bytes = self._done_video_bytes() + video.path.stat().st_size
+                    if self._bytes + self._video_bytes + VIDEO_RESERVE > self.max_bytes and not stopping:
+                        self._halt("limit", RecordingLimitError(
+                            f"the recording {self.path} reached its size limit of {self.max_bytes} bytes (max_bytes) "
+                            f"with {self._bytes + self._video_bytes} bytes written; it stopped"
+                        ))  # fmt: skip
+                        continue  # one last frame, then the end
+                if stopping:
+                    return
+                tick = max(tick + interval, now)
+                self._halted.wait(max(0.0, tick - time.monotonic()))
+        finally:
+            self._end_segment()
+
+    def _new_segment(self, size: tuple[int, int], frame: np.ndarray) -> _Video | None:
+        """Start ffmpeg on a segment and give it its first frame (returns once ffmpeg has read it)."""
+        n = len(self._segments) + 1
+        path = self.path / ("video.mp4" if n == 1 else f"video-{n}.mp4")
+        try:
+            video = _Video(path, size, self.fps, self._every_tick)
+        except OSError as exc:
+            self._video_error = f"cannot start ffmpeg: {exc}"
+            return None
+        try:
+            video.write(frame)
+        except (OSError, ValueError):
+            self._video_error = video.finish() or "ffmpeg did not read its input"
+            return None
+        self._video = video
+        self._segments.append({"file": path.name, "width": size[0], "height": size[1], "start": round(time.time() - self.start, 4)})
+        return video
+
+    def _done_video_bytes(self) -> int:
+        return sum(s.get("bytes", 0) for s in self._segments)
+
+    def _end_segment(self) -> None:
+        video, self._video = self._video, None
+        if video is None:
+            return
+        problem = video.finish()
+        segment = self._segments[-1]
+        segment["end"] = round(time.time() - self.start, 4)
+        segment["frames"] = video.frames
+        with contextlib.suppress(OSError):
+            segment["bytes"] = video.path.stat().st_size
+        if problem:
+            segment["error"] = problem
+        self._video_bytes = self._done_video_bytes()
+
+    def _close(self) -> None:
+        """After the threads: the last lines, meta.json's end."""
+        with contextlib.suppress(OSError):
+            self._lines.close()
+        meta = self._meta
+        meta.update(
+            end=time.time(),
+            steps=len(self._steps),
+            bytes=self._bytes + self._video_bytes,
+            stopped=self.stopped_because if self.error is None else str(self.error),
+            video={"segments": self._segments} if self._segments else None,
+            video_error=self._video_error,
+        )
+        try:
+            _write_json(self.path / "meta.json", meta)
+        except OSError as exc:
+            if self.error is None:
+                self.error = _disk_error(exc, self.path / "meta.json")
+
+    def _kill(self) -> None:
+        """Last resort at interpreter exit when stop() could not run: no ffmpeg left behind."""
+        video = self._video
+        if video is not None:
+            video.kill()
+
+
+def _jsonable(actions: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    try:
+        return json.loads(json.dumps([dict(a) for a in actions], default=str))
+    except (TypeError, ValueError):
+        return [{"action": "unknown", "repr": repr(actions)[:1000]}]
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+_atexit_registered = False
+
+
+def _register_atexit() -> None:
+    global _atexit_registered
+    if not _atexit_registered:
+        _atexit_registered = True
+        atexit.register(_stop_all)
+
+
+def _stop_all() -> None:
+    for recorder in list(_active):
+        try:
+            recorder.stop()
+        except Exception:  # noqa: BLE001 - exiting anyway
+            recorder._kill()
+
+
+class Trajectory:
+    """A recorded folder, loaded: ``steps``, ``meta``, ``screens``, ``video``; export with :meth:`to_jsonl` and
+    :meth:`to_dataset`. A recording cut short by a crash loads too (its last, half-written line is skipped)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        lines = self.path / "trajectory.jsonl"
+        if not lines.is_file():
+            raise FileNotFoundError(f"no recording in {self.path}: {lines.name} is missing")
+        meta = self.path / "meta.json"
+        self.meta: dict[str, Any] = json.loads(meta.read_text()) if meta.is_file() else {}
+        self.steps: list[Step] = []
+        text = lines.read_text(encoding="utf-8").splitlines()
+        for number, line in enumerate(text, 1):
+            if not line.strip():
+                continue
+            try:
+                self.steps.append(Step.from_dict(json.loads(line)))
+            except (ValueError, TypeError):
+                if number < len(text):  # only the last line may be cut short (a crash while writing it)
+                    raise ValueError(f"{lines}:{number} is not a step: {line[:200]!r}") from None
+
+    @property
+    def screens(self) -> list[Path]:
+        """The screenshot files (each distinct screen once)."""
+        return sorted((self.path / "screens").glob("*.png"))
+
+    @property
+    def videos(self) -> list[Path]:
+        """The video's segments in order (one unless the screen was resized)."""
+        segments = (self.meta.get("video") or {}).get("segments") or []
+        found = [self.path / s["file"] for s in segments if (self.path / s["file"]).is_file()]
+        if not found and (self.path / "video.mp4").is_file():
+            found = [self.path / "video.mp4"]
+        return found
+
+    @property
+    def video(self) -> Path | None:
+        """video.mp4, or None when there is none."""
+        videos = self.videos
+        return videos[0] if videos else None
+
+    def image(self, name: str) -> Image.Image:
+        """A screenshot by the name a step gives (``screens/<hash>.png``)."""
+        return Image.open(self.path / name)
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def __repr__(self) -> str:
+        return f"<Trajectory {str(self.path)!r} {len(self.steps)} steps, {len(self.screens)} screens>"
+
+    def to_jsonl(self, path: str | os.PathLike[str], *, images: str = "path") -> Path:
+        """Every step as one JSON line in one file. ``images="path"``: screenshot paths relative to that file's
+        folder; ``"base64"``: the PNGs inline (a self-contained file)."""
+        if images not in ("path", "base64"):
+            raise InvalidInputError(f"images must be 'path' or 'base64', not {images!r}")
+        out = Path(path)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with open(out, "w", encoding="utf-8") as f:
+            for step in self.steps:
+                record = step.to_dict()
+                for key in ("before", "after"):
+                    name = record[key]
+                    if name is None:
+                        continue
+                    if images == "path":
+                        record[key] = os.path.relpath((self.path / name).resolve(), out.parent.resolve())
+                    else:
+                        record[key] = base64.b64encode((self.path / name).read_bytes()).decode()
+                f.write(json.dumps(record) + "\n")
+        return out
+
+    def to_dataset(self, path: str | os.PathLike[str]) -> Path:
+        """A folder for training or evaluation: ``data.jsonl``, one record per step that acted (source agent or
+        human, with both screenshots): ``{"id", "source", "before", "actions", "after", "error", "duration"}`` with
+        image paths relative to the folder, and ``images/`` holding those screenshots (each once)."""
+        out = Path(path)
+        (out / "images").mkdir(parents=True, exist_ok=True)
+        copied: set[str] = set()
+        with open(out / "data.jsonl", "w", encoding="utf-8") as f:
+            for step in self.steps:
+                if step.source == "periodic" or step.before is None or step.after is None:
+                    continue
+                record: dict[str, Any] = {"id": f"{self.path.name}-{step.step}", "source": step.source}
+                for key in ("before", "after"):
+                    name = Path(getattr(step, key)).name
+                    if name not in copied:
+                        shutil.copyfile(self.path / getattr(step, key), out / "images" / name)
+                        copied.add(name)
+                    record[key] = f"images/{name}"
+                record.update(actions=step.actions, error=step.error, duration=step.duration)
+                f.write(json.dumps(record) + "\n")
+        return out
