@@ -96,8 +96,9 @@ def main() -> None:
         # each case alternates between two actions, so that every round really moves or changes something
         # (xdotool's mousemove --sync waits for a motion that never comes when the pointer is already there)
         cases = [
+            # (an answer that differs each time: a full xterm that scrolls the same lines shows the same pixels)
             ("type a command, the xterm answers",
-             [{"action": "type", "text": "echo hello\n"}], [["type", "--delay", "12", "--", "echo hello\n"]]),
+             [{"action": "type", "text": "date +%N\n"}], [["type", "--delay", "12", "--", "date +%N\n"]]),
             ("key Return, the xterm shows a new prompt", [{"action": "key", "text": "Return"}], [["key", "--", "Return"]]),
             ("left_click on the empty desktop, nothing changes",
              [{"action": "left_click", "coordinate": p} for p in empty],
