@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import base64
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,29 +27,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from jupyter_desktop import Desktop  # noqa: E402
 from jupyter_desktop.agents import AnthropicComputer  # noqa: E402
+from tests.harness.timing import row, stats, timed  # noqa: E402
 
 DEMO_SLEEP = 2.0  # computer_use_demo/tools/computer.py: _screenshot_delay
 
 
-def stats(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return statistics.median(ordered) * 1000, ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))] * 1000
 
-
-def timed(fn: Callable[[], object], rounds: int) -> list[float]:
-    fn()  # warm up
-    out = []
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t0)
-    return out
-
-
-def row(label: str, samples: list[float], baseline: float | None = None) -> str:
-    median, p95 = stats(samples)
-    ratio = f"{baseline / median:6.1f}x" if baseline else ""
-    return f"  {label:<46} median {median:8.1f} ms   p95 {p95:8.1f} ms   {ratio}"
 
 
 def main() -> None:
@@ -107,14 +89,14 @@ def main() -> None:
         claude.run({"action": "left_click", "coordinate": into_term})
         print(f"action -> its tool_result + the screenshot's, 1280x800, {args.rounds} rounds (speed-up vs the demo)")
         for label, actions, commands in cases:  # typing first, while the xterm has the focus
-            mine = timed(ours(actions), args.rounds)
-            shipped = timed(demo(commands, DEMO_SLEEP), args.rounds)
-            bare = timed(demo(commands, 0.0), args.rounds)
+            mine = timed(ours(actions), args.rounds, warmup=1)
+            shipped = timed(demo(commands, DEMO_SLEEP), args.rounds, warmup=1)
+            bare = timed(demo(commands, 0.0), args.rounds, warmup=1)
             base = stats(shipped)[0]
             print(f" {label}")
-            print(row("AnthropicComputer (settled screenshot)", mine, base))
-            print(row("demo: xdotool + sleep 2 s + scrot", shipped, base))
-            print(row("demo without its sleep (effect not ensured)", bare, base))
+            print(row("AnthropicComputer (settled screenshot)", mine, base, 1, 46))
+            print(row("demo: xdotool + sleep 2 s + scrot", shipped, base, 1, 46))
+            print(row("demo without its sleep (effect not ensured)", bare, base, 1, 46))
     finally:
         d.close()
 

@@ -30,22 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from jupyter_desktop import Desktop  # noqa: E402
 from jupyter_desktop.backends import _proc  # noqa: E402
+from tests.harness.timing import row, stats, timed  # noqa: E402
 
-
-def stats(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return statistics.median(ordered) * 1000, ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))] * 1000
-
-
-def timed(fn: Callable[[], object], rounds: int, warmup: int = 3) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    out = []
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t0)
-    return out
 
 
 def pss_kib(pids: set[int]) -> int:
@@ -58,12 +44,6 @@ def pss_kib(pids: set[int]) -> int:
         except OSError:
             pass
     return total
-
-
-def row(label: str, samples: list[float], baseline: float | None = None) -> str:
-    median, p95 = stats(samples)
-    ratio = f"{baseline / median:6.1f}x" if baseline else ""
-    return f"  {label:<44} median {median:8.2f} ms   p95 {p95:8.2f} ms   {ratio}"
 
 
 def bench_screenshots(d: Desktop, rounds: int) -> None:
