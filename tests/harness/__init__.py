@@ -14,4 +14,5 @@ fixtures, from tests/conftest.py), and benchmarks/ import only this package and 
 - ``rfb``: a raw RFB viewer on a WebSocket (``rfb_frame``, ``WSReader``, ``ws_open``, ``ws_status``).
 - ``hub``: a real JupyterHub with real unix users.
 - ``docker``: ``engine_problem``, why the Docker tests cannot run here (or None).
+- ``timing``: ``timed``, ``stats``, ``row``: the benchmarks' medians and 95th percentiles.
 """
