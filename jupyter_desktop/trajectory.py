@@ -42,7 +42,7 @@ The video's cost: ffmpeg (libx264 ultrafast, one thread; swscale's ``neighbor`` 
 one pixel in four) and the thread feeding it, ~13 ms of CPU a 1280x800 frame of a busy screen on a slow core,
 nothing while the screen is still. ``cpu`` (default 0.04: 4 % of one core) is a budget for it, measured (ffmpeg's
 CPU time from /proc, this thread's): while it is spent a changed screen waits for its frame, so a busy screen gets
-a few frames a second (~3 on that core, more on a faster one, at most ``fps``=10) and a still one is exact; up
+a few frames a second (~2.5 on that core, more on a faster one, at most ``fps``=10) and a still one is exact; up
 to a second's budget saved while still is spent on the next changes at full ``fps``. ffmpeg's start (~0.15 s of
 CPU, once a segment) and the recorder's other threads are outside it: ~5 % in all for a busy screen.
 ``cpu=None``: ``fps`` alone (~14 % of a core at 10 fps on a busy screen; ffmpeg x11grab: ~11 %).
