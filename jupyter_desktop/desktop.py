@@ -551,18 +551,20 @@ class Desktop:
         fps: float = 10.0,
         max_bytes: int = 2 << 30,
         settle: float = 2.0,
+        cpu: float | None = 0.04,
     ) -> Recorder:
         """Record what is done on this desktop into the folder ``path``: every input call (``perform``, clicks,
         typing ... whoever makes them: your code, an agent adapter) as a step with the screen before and after,
         a video of the screen, and with ``every`` a screenshot that often. Use it as a context manager (or call
         ``stop()``); :class:`~jupyter_desktop.trajectory.Trajectory` loads the folder. Its format, and the
-        options (``video``, ``fps``, ``max_bytes``, ``settle``): :mod:`jupyter_desktop.trajectory`.
+        options (``video``, ``fps``, ``cpu``, ``max_bytes``, ``settle``):
+        :mod:`jupyter_desktop.trajectory`.
         """
         if self._closed:
             raise DesktopClosedError("this Desktop was closed; start a new one with Desktop()")
         if self._recorder is not None and self._recorder.recording:
             raise InvalidInputError(f"this desktop is already recording into {self._recorder.path}; stop() that one first")
-        recorder = Recorder(self, path, every=every, video=video, fps=fps, max_bytes=max_bytes, settle=settle)
+        recorder = Recorder(self, path, every=every, video=video, fps=fps, max_bytes=max_bytes, settle=settle, cpu=cpu)
         self._recorder = recorder
         return recorder
 

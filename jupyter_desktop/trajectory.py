@@ -13,8 +13,9 @@ The folder (the file format)::
 
     trajectory.jsonl   one JSON object a line, one line per step, appended as it goes
     screens/<hash>.png the screenshots; the name is a hash of the pixels, so the same screen is one file
-    video.mp4          H.264 (yuv420p), a frame whenever the screen changed (at most ``fps`` a second), real
-                       timestamps: video time = a step's ``t``. After a resize: video-2.mp4, video-3.mp4 ...
+    video.mp4          H.264 (yuv420p), a frame whenever the screen changed (at most ``fps`` a second, and within
+                       the ``cpu`` budget), real timestamps: video time = a step's ``t``. After a resize:
+                       video-2.mp4, video-3.mp4 ...
     meta.json          what was recorded and how (below); written at the start, rewritten at the end
 
 A step::
@@ -34,8 +35,17 @@ A step::
 
 ``meta.json``: ``format`` (1), ``desktop`` (id, profile, size, backend ...), ``versions`` (jupyter_desktop,
 Python, ffmpeg), ``start`` and ``end`` (Unix times; ``end`` null while recording or after a crash), ``settings``
-(every, fps, max_bytes, settle), ``video`` (its segments with size and start, or null) and ``video_error`` (why
-there is none), ``steps``, ``bytes``, ``stopped`` (``stop()``, a limit, the desktop closing ...).
+(every, fps, max_bytes, settle, frames, cpu), ``video`` (its segments with size and start, or null) and
+``video_error`` (why there is none), ``steps``, ``bytes``, ``stopped`` (``stop()``, a limit, the desktop closing ...).
+
+The video's cost: ffmpeg (libx264 ultrafast, one thread; swscale's ``neighbor`` RGBX -> yuv420p, the chroma of
+one pixel in four) and the thread feeding it, ~13 ms of CPU a 1280x800 frame of a busy screen on a slow core,
+nothing while the screen is still. ``cpu`` (default 0.04: 4 % of one core) is a budget for it, measured (ffmpeg's
+CPU time from /proc, this thread's): while it is spent a changed screen waits for its frame, so a busy screen gets
+a few frames a second (~2.5 on that core, more on a faster one, at most ``fps``=10) and a still one is exact; up
+to a second's budget saved while still is spent on the next changes at full ``fps``. ffmpeg's start (~0.15 s of
+CPU, once a segment) and the recorder's other threads are outside it: ~5 % in all for a busy screen.
+``cpu=None``: ``fps`` alone (~14 % of a core at 10 fps on a busy screen; ffmpeg x11grab: ~11 %).
 
 A crash loses at most the step in flight: lines are appended and flushed once their screenshots are on disk, and
 ffmpeg finishes the video when its input ends, which a dead process's pipe does. Limits: ``max_bytes`` for the
@@ -50,6 +60,7 @@ import base64
 import contextlib
 import dataclasses
 import errno
+import functools
 import hashlib
 import io
 import json
@@ -82,6 +93,9 @@ FORMAT = 1
 SOURCES = ("agent", "human", "periodic")
 DEFAULT_MAX_BYTES = 2 << 30  # 2 GiB a recording
 DEFAULT_FPS = 10.0
+DEFAULT_CPU = 0.04  # the video's CPU budget, a share of one core (ffmpeg, the thread feeding it): ~5 % in all
+CPU_BURST = 1.0  # seconds of budget that can be saved up while the screen is still (a burst of frames after it)
+FRAME_COST = 12e-9  # CPU seconds per pixel a frame costs ffmpeg, when its CPU time cannot be read (no /proc)
 SETTLE_QUIET = 0.3  # seconds the screen must stay still for a step's "after" screenshot
 VIDEO_RESERVE = 160 << 10  # bytes kept free under max_bytes for what ffmpeg still holds (a few frames, its index)
 FFMPEG_WAIT = 60.0  # seconds ffmpeg may take to finish the video after its input ends
@@ -118,6 +132,16 @@ def ffmpeg_version() -> str | None:
     if exe is None:
         return None
     try:
+        stat = os.stat(exe)
+    except OSError:
+        return None
+    return _ffmpeg_version(exe, stat.st_mtime_ns, stat.st_ino)
+
+
+@functools.lru_cache(maxsize=4)
+def _ffmpeg_version(exe: str, mtime: int, inode: int) -> str | None:
+    """(Asked once per executable: ``ffmpeg -version`` costs 0.1 s of CPU, as much as a minute of idle video.)"""
+    try:
         out = subprocess.run([exe, "-version"], capture_output=True, text=True, timeout=10).stdout
     except (OSError, subprocess.SubprocessError):
         return None
@@ -138,7 +162,13 @@ def _write_json(path: Path, data: Any) -> None:
 
 
 class _Video:
-    """One ffmpeg process fed raw RGBX frames on its standard input (a segment: one screen size)."""
+    """One ffmpeg process fed raw RGBX frames on its standard input (a segment: one screen size).
+
+    Where its CPU goes (1280x800, a busy screen, per frame): x264 ultrafast ~5 ms, the RGBX -> yuv420p conversion
+    (swscale) ~4 ms with ``neighbor`` (~6.5 ms with its default bicubic chroma), the 4 MB through the pipe ~2 ms
+    on each side. Single-threaded x264 (``-threads 1``) costs less CPU than its threads; the rest is the number of
+    frames (the budget, in the video loop).
+    """
 
     def __init__(self, path: Path, size: tuple[int, int], fps: float, every_tick: bool) -> None:
         self.path = path
@@ -152,16 +182,33 @@ class _Video:
         argv = [
             "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin",
             *timing, "-f", "rawvideo", "-pix_fmt", "rgb0", "-video_size", f"{w}x{h}",
-            "-i", "pipe:0", "-an", *pad, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+            "-i", "pipe:0", "-an", *pad, "-sws_flags", "neighbor", "-c:v", "libx264", "-preset", "ultrafast",
+            "-threads", "1", "-pix_fmt", "yuv420p",
             "-g", str(max(1, round(fps * 10))), *([] if every_tick else ["-fps_mode", "vfr"]),
             "-movflags", "+faststart", "-y", str(path),
         ]  # fmt: skip
         self.frames = 0
         self.started = time.time()
+        self.estimated = False  # its CPU time could not be read: the budget charges FRAME_COST a pixel a frame
         with open(self.log, "wb") as log:
             # its own session: a terminal's Ctrl-C is not for it; when our end of the pipe closes (stop, or this
             # process dying) it finishes the file and exits
             self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+        assert self.process.stdin is not None
+        with contextlib.suppress(AttributeError, OSError, ImportError):  # Linux: fewer, larger writes
+            import fcntl
+
+            fcntl.fcntl(self.process.stdin.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)  # type: ignore[attr-defined]
+        self._stat = Path(f"/proc/{self.process.pid}/stat")
+        self._tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+    def cpu(self) -> float | None:
+        """ffmpeg's CPU time so far (seconds), or None where it cannot be read (no /proc)."""
+        try:
+            fields = self._stat.read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / self._tick  # utime, stime
+        except (OSError, IndexError, ValueError):
+            return None
 
     def write(self, frame: np.ndarray) -> None:
         assert self.process.stdin is not None
@@ -200,7 +247,10 @@ class Recorder:
     (MissingDependencyError without ffmpeg); False records none. ``fps``: the video's most frames a second (a
     frame is sent only when the screen changed). ``max_bytes``: the folder's size limit. ``settle``: at most this
     many seconds after a step for its "after" screenshot (taken once the screen is still for 0.3 s).
-    ``frames="every"`` sends a frame every 1/fps s even when nothing changed (a constant rate; for comparison).
+    ``cpu``: the video's CPU budget as a share of one core (0.04: 4 %), ffmpeg's and the thread feeding it
+    together; a changed screen waits for its frame while the budget is spent (None: no budget, ``fps`` alone).
+    ``frames="every"`` sends a frame every 1/fps s even when nothing changed (a constant rate, no budget; for
+    comparison).
     """
 
     def __init__(
@@ -214,6 +264,7 @@ class Recorder:
         max_bytes: int = DEFAULT_MAX_BYTES,
         settle: float = 2.0,
         frames: str = "changes",
+        cpu: float | None = DEFAULT_CPU,
     ) -> None:
         if every is not None and (isinstance(every, bool) or not isinstance(every, (int, float)) or not 0.05 <= every <= 3600):
             raise InvalidInputError(f"every must be a number of seconds in 0.05..3600 (or None), not {every!r}")
@@ -223,6 +274,8 @@ class Recorder:
             raise InvalidInputError(f"max_bytes must be an integer of at least 1 MiB (1048576), not {max_bytes!r}")
         if isinstance(settle, bool) or not isinstance(settle, (int, float)) or not 0 <= settle <= 60:
             raise InvalidInputError(f"settle must be a number of seconds in 0..60, not {settle!r}")
+        if cpu is not None and (isinstance(cpu, bool) or not isinstance(cpu, (int, float)) or not 0.001 <= cpu <= 64):
+            raise InvalidInputError(f"cpu must be a share of one core in 0.001..64 (0.05: 5 %), or None, not {cpu!r}")
         if frames not in ("changes", "every"):
             raise InvalidInputError(f"frames must be 'changes' or 'every', not {frames!r}")
         self.path = Path(path)
@@ -238,6 +291,7 @@ class Recorder:
         self.fps = float(fps)
         self.max_bytes = max_bytes
         self.settle = float(settle)
+        self.cpu = None if cpu is None else float(cpu)
         self._every_tick = frames == "every"
         self._steps: list[Step] = []
         self._count = 0
@@ -273,7 +327,8 @@ class Recorder:
             "versions": {"jupyter_desktop": _version(), "python": platform.python_version(), "ffmpeg": ffmpeg},
             "start": self.start,
             "end": None,
-            "settings": {"every": every, "fps": self.fps, "max_bytes": max_bytes, "settle": self.settle, "frames": frames},
+            "settings": {"every": every, "fps": self.fps, "max_bytes": max_bytes, "settle": self.settle, "frames": frames,
+                         "cpu": self.cpu},
             "video": None,
             "video_error": None,
             "steps": 0,
@@ -565,11 +620,18 @@ class Recorder:
         return rfb
 
     def _video_loop(self) -> None:
-        """Sends the mirror to ffmpeg whenever it changed (at most ``fps`` a second)."""
+        """Sends the mirror to ffmpeg whenever it changed (at most ``fps`` a second, within the ``cpu`` budget)."""
         interval = 1.0 / self.fps
         sent = self._sent
         tick = time.monotonic()
         checked = 0.0
+        # The budget, a token bucket of CPU seconds: it fills at ``cpu`` a second (CPU_BURST seconds' worth at
+        # most) and pays what ffmpeg and this thread really spent; a frame is sent only while it is not empty.
+        budget = None if self._every_tick else self.cpu
+        allowance = (budget or 0.0) * CPU_BURST
+        spent_video: _Video | None = None
+        spent = 0.0
+        refilled = time.monotonic()
         try:
             while True:
                 stopping = self._halted.is_set()
@@ -591,8 +653,15 @@ class Recorder:
                         if video is None:
                             return
                         sent = stamp
+                    if budget is not None:
+                        now = time.monotonic()
+                        cost = self._video_cpu(video)
+                        if spent_video is not video:  # a new segment: its start-up is not the frames' cost
+                            spent_video, spent = video, cost
+                        allowance = min(budget * CPU_BURST, allowance + budget * (now - refilled)) - (cost - spent)
+                        spent, refilled = cost, now
                     stamp = rfb.last_change  # read first: a change during the copy is sent next time
-                    if stamp != sent or self._every_tick or stopping:
+                    if (stamp != sent and (budget is None or allowance > 0)) or self._every_tick or stopping:
                         try:
                             video.write(frame)
                         except (BrokenPipeError, ValueError, OSError):
@@ -603,6 +672,8 @@ class Recorder:
                                 self._halt("disk", RecordingLimitError(f"the disk is full: ffmpeg could not write {video.path}; the recording stopped"))
                             return
                         sent = stamp
+                        if budget is not None and video.estimated:
+                            allowance -= FRAME_COST * size[0] * size[1]
                 now = time.monotonic()
                 if video is not None and now - checked >= 0.5:
                     checked = now
@@ -620,6 +691,16 @@ class Recorder:
                 self._halted.wait(max(0.0, tick - time.monotonic()))
         finally:
             self._end_segment()
+
+    @staticmethod
+    def _video_cpu(video: _Video) -> float:
+        """CPU seconds the video cost so far: ffmpeg's (when it can be read: else ``estimated``, charged per frame
+        by the caller) and this thread's."""
+        ffmpeg = video.cpu()
+        if ffmpeg is None:
+            video.estimated = True
+            ffmpeg = 0.0
+        return ffmpeg + time.thread_time()
 
     def _new_segment(self, size: tuple[int, int], frame: np.ndarray) -> _Video | None:
         """Start ffmpeg on a segment and give it its first frame (returns once ffmpeg has read it)."""
