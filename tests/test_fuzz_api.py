@@ -139,7 +139,12 @@ def test_fuzz(api, operation, mode):
     def fuzz(case):
         harmless(case, api.desktop_id)
         response = case.call(base_url=api.url.rstrip("/"), headers=api.auth, timeout=60)
-        case.validate_response(response, checks=checks, headers=api.auth)
+        # 413 is a refusal too (a limit passed, named in the message: 1001 points in a drag whose maxItems is 1000),
+        # which schemathesis's list of rejection statuses lacks; every other check still applies to it
+        refused = response.status_code == 413
+        case.validate_response(
+            response, checks=[c for c in checks if not (refused and c is negative_data_rejection)], headers=api.auth
+        )
 
     try:
         fuzz()

@@ -242,7 +242,8 @@ d = Desktop("none")
 rec = d.record(sys.argv[1])
 d.move_mouse(5, 5)
 d.move_mouse(7, 7)
-while len(rec.steps) < 2:
+lines = os.path.join(sys.argv[1], "trajectory.jsonl")
+while not os.path.exists(lines) or open(lines).read().count("\\n") < 2:  # both steps on disk, not only in memory
     time.sleep(0.05)
 print("ready", flush=True)
 time.sleep(60)
