@@ -65,7 +65,7 @@ def idle_python(seconds: float) -> float:
 
 def ours(d: Desktop, folder: Path, seconds: float, fps: float, frames_mode: str, cpu: float | None, baseline: float) -> Result:
     a_self, a_children, t = cpu_self(), cpu_children(), time.monotonic()
-    rec = Recorder(d, folder, fps=fps, frames=frames_mode, cpu=cpu)
+    rec = Recorder(d._session, d._runner, folder, fps=fps, frames=frames_mode, cpu=cpu)
     time.sleep(seconds)
     rec.stop()
     elapsed = time.monotonic() - t

@@ -22,16 +22,17 @@ _lock = threading.Lock()
 _instance: LoopThread | None = None
 
 
-class LoopThread:
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.pid = os.getpid()
-        self.thread = threading.Thread(target=self._run, name="jupyter-desktop-loop", daemon=True)
-        self.thread.start()
+class LoopCaller:
+    """Run coroutines on an event loop that runs in another thread (``loop``'s, ``thread``), from any other."""
 
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.loop.run_forever()
+    def __init__(self, loop: asyncio.AbstractEventLoop, thread: threading.Thread) -> None:
+        self.loop = loop
+        self.thread = thread
+
+    @classmethod
+    def here(cls) -> LoopCaller:
+        """For the running loop (a server's): call it from its thread."""
+        return cls(asyncio.get_running_loop(), threading.current_thread())
 
     def call(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         """Run ``coro`` on the loop and wait for its result (KeyboardInterrupt cancels it)."""
@@ -49,6 +50,19 @@ class LoopThread:
         except BaseException:
             future.cancel()
             raise
+
+
+class LoopThread(LoopCaller):
+    """A thread of its own running a new event loop for the life of the process."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        super().__init__(asyncio.new_event_loop(), threading.Thread(target=self._run, name="jupyter-desktop-loop", daemon=True))
+        self.thread.start()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
 
 
 def loop_thread() -> LoopThread:

@@ -34,9 +34,9 @@ from .backends.base import DesktopSpec, LaunchedProcess, RunResult
 from .errors import DesktopClosedError, InvalidInputError
 from .manager import DesktopManager
 from .protocols import DesktopHub, DesktopSession
-from .remote import ServerHub, find_server
+from .remote import RemoteRecorder, ServerHub, find_server
 from .session import Session, Window
-from .trajectory import Recorder
+from .trajectory import DEFAULT_MAX_BYTES, Recorder
 
 __all__ = ["Desktop", "Process", "LocalHub", "find_hub"]
 
@@ -210,7 +210,7 @@ class Desktop:
         self._space: tuple[int, int] | None = None  # size of the coordinate space when scaled
         self._screen: tuple[int, int] = (0, 0)  # screen size when the mapping was set
         self._view: Any = None  # the notebook widget, made on first display
-        self._recorder: Recorder | None = None  # the recording under way (record())
+        self._recorder: Recorder | RemoteRecorder | None = None  # the recording under way (record())
         self.id = session.id
         self._finalizer = weakref.finalize(self, _drop_later, runner, functools.partial(hub.drop, session, owned))
         self._finalizer.atexit = False
@@ -247,7 +247,7 @@ class Desktop:
     def _perform(self, actions: builtins.list[Any]) -> None:
         """Every input goes here: sent, and recorded as an ``agent`` step while :meth:`record` runs."""
         recorder = self._recorder
-        if recorder is None:
+        if not isinstance(recorder, Recorder):  # none, or the server records (it sees the batch itself)
             self._call(self._session.perform(actions), None)
         else:
             recorder._around(actions, lambda: self._call(self._session.perform(actions), None))
@@ -549,24 +549,42 @@ class Desktop:
         every: float | None = None,
         video: bool | None = None,
         fps: float = 10.0,
-        max_bytes: int = 2 << 30,
+        max_bytes: int | None = None,
         settle: float = 2.0,
         cpu: float | None = 0.04,
-    ) -> Recorder:
+    ) -> Recorder | RemoteRecorder:
         """Record what is done on this desktop into the folder ``path``: every input call (``perform``, clicks,
-        typing ... whoever makes them: your code, an agent adapter) as a step with the screen before and after,
+        typing ... whoever makes them: your code, an agent adapter) as an ``agent`` step with the screen before
+        and after, what a person does in a viewer (the notebook widget, the full-page viewer) as ``human`` steps,
         a video of the screen, and with ``every`` a screenshot that often. Use it as a context manager (or call
         ``stop()``); :class:`~jupyter_desktop.trajectory.Trajectory` loads the folder. Its format, and the
-        options (``video``, ``fps``, ``cpu``, ``max_bytes``, ``settle``):
+        options (``video``, ``fps``, ``cpu``, ``max_bytes``: default 2 GiB, ``settle``):
         :mod:`jupyter_desktop.trajectory`.
+
+        A desktop the Jupyter server holds is recorded by the server (:class:`~jupyter_desktop.remote.RemoteRecorder`:
+        ``path`` must be under the server's root directory; ``max_bytes`` at most its ``recording_max_bytes``), which
+        sees every viewer's input; a desktop of this process by this process, which sees the input of the
+        notebook widgets that reach it through the kernel.
         """
         if self._closed:
             raise DesktopClosedError("this Desktop was closed; start a new one with Desktop()")
         if self._recorder is not None and self._recorder.recording:
             raise InvalidInputError(f"this desktop is already recording into {self._recorder.path}; stop() that one first")
-        recorder = Recorder(self, path, every=every, video=video, fps=fps, max_bytes=max_bytes, settle=settle, cpu=cpu)
+        if max_bytes is None and not self._server_side:
+            max_bytes = DEFAULT_MAX_BYTES
+        options = {"every": every, "video": video, "fps": fps, "max_bytes": max_bytes, "settle": settle, "cpu": cpu}
+        if self._server_side:  # the server records: it sees every viewer's input too
+            recorder: Recorder | RemoteRecorder = RemoteRecorder(
+                self._session, self._runner, path, on_stop=self._recording_stopped, **options  # type: ignore[arg-type]
+            )
+        else:
+            recorder = Recorder(self._session, self._runner, path, on_stop=self._recording_stopped, **options)
         self._recorder = recorder
         return recorder
+
+    def _recording_stopped(self, recorder: Recorder | RemoteRecorder) -> None:
+        if self._recorder is recorder:
+            self._recorder = None
 
     # ------------------------------------------------------------------ programs
 

@@ -15,6 +15,7 @@ with none, ``Desktop`` runs its desktop in-process.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import os
@@ -40,20 +41,24 @@ from .errors import (
     InputLimitError,
     InvalidInputError,
     MissingDependencyError,
+    RecordingLimitError,
     RFBError,
 )
 from .rfb import RFBClient
 from .rfb.connect import WebSocketRefused, open_websocket_streams
 from .screen import RFBScreen
+from .trajectory import Step, Trajectory
 from .xtools import Window
 
 if TYPE_CHECKING:
     from .protocols import DesktopSession
 
-__all__ = ["Server", "find_server", "ServerHub", "RemoteSession", "RemoteProcess"]
+__all__ = ["Server", "find_server", "ServerHub", "RemoteSession", "RemoteProcess", "RemoteRecorder"]
 
 API = "desktop/api/desktops"
 PROBE_TIMEOUT = 2.0
+ACTIONS_TIMEOUT = _actions.MAX_SECONDS + 30.0 + 30.0  # a batch's pauses, its wait in line (MAX_QUEUE_WAIT), slack
+FFMPEG_STOP_TIMEOUT = 120.0  # the last screenshot once the screen settled, ffmpeg finishing the video
 TIMEOUT = httpx.Timeout(60.0, connect=5.0)
 
 
@@ -228,6 +233,7 @@ class RemoteSession(RFBScreen):
         self._path = f"{API}/{quote(self.id)}"
         self._sock = sock
         self.rfb: RFBClient | None = None
+        self.recording = False  # the server records this desktop for us: input goes over REST (perform)
         self._init_screen()
 
     @classmethod
@@ -280,9 +286,11 @@ class RemoteSession(RFBScreen):
 
     # ------------------------------------------------------------------ the RFB connection
 
-    def _vnc_url(self) -> tuple[str, dict[str, str]]:
-        """The desktop's RFB WebSocket on the server, and the headers that authenticate us there."""
-        url = str(self.client.base_url.join(f"{self._path}/vnc"))
+    def _vnc_url(self, source: str = "agent") -> tuple[str, dict[str, str]]:
+        """The desktop's RFB WebSocket on the server, and the headers that authenticate us there. ``source``: whose
+        input the connection carries, as the server's recordings label it (``agent``: this program's; ``human``: a
+        viewer the kernel relays)."""
+        url = str(self.client.base_url.join(f"{self._path}/vnc" + ("?source=agent" if source == "agent" else "")))
         return "ws" + url[4:] if url.startswith("http") else url, dict(self.client.headers)
 
     async def connected(self) -> RFBClient:
@@ -351,7 +359,7 @@ class RemoteSession(RFBScreen):
     async def open_rfb(self) -> tuple[Any, Any]:
         """A fresh RFB stream through the server's WebSocket proxy, for a viewer tunnelled through the kernel (a
         page that cannot reach the server itself: VS Code). Same shape as ``Session.open_rfb``."""
-        url, headers = self._vnc_url()
+        url, headers = self._vnc_url("human")
         reader, writer = await open_websocket_streams(url, headers=headers, sock=self._sock, timeout=20)
 
         def write(data: bytes | None) -> None:
@@ -361,6 +369,35 @@ class RemoteSession(RFBScreen):
                 writer.write(data)
 
         return reader.read, write
+
+    async def perform(self, actions: Sequence[Mapping[str, Any]]) -> None:
+        """Over RFB (:meth:`RFBScreen.perform`); while the server records this desktop for us (``recording``),
+        over its REST route instead, where the server records each batch as an ``agent`` step, error included."""
+        if not self.recording:
+            return await super().perform(actions)
+        try:
+            body = json.dumps({"actions": actions if isinstance(actions, list) else list(actions)})
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(f"actions must be JSON data (see jupyter_desktop.actions): {exc}") from None
+        self.last_input = time.monotonic()
+        try:
+            await self._request("POST", "actions", content=body, headers={"Content-Type": "application/json"}, timeout=ACTIONS_TIMEOUT)
+        finally:
+            self.last_input = time.monotonic()
+
+    # ------------------------------------------------------------------ recordings the server makes
+
+    async def start_recording(self, body: dict[str, Any]) -> dict[str, Any]:
+        info = await self._request("POST", "recording", json=body, timeout=120)
+        self.recording = True
+        return info
+
+    async def stop_recording(self) -> dict[str, Any]:
+        self.recording = False
+        return await self._request("DELETE", "recording", timeout=FFMPEG_STOP_TIMEOUT)
+
+    async def recording_info(self) -> dict[str, Any]:
+        return await self._request("GET", "recording")
 
     async def pointer_position(self) -> tuple[int, int]:
         data = await self._request("GET", "pointer")
@@ -424,6 +461,79 @@ class RemoteSession(RFBScreen):
     async def window_command(self, window_id: int, what: str) -> None:
         await self._request("POST", f"windows/{int(window_id)}/{what}")
 
+
+
+class RemoteRecorder:
+    """A recording the Jupyter server makes of one of its desktops, into ``path`` (a folder under the server's
+    root directory): what :meth:`Desktop.record` returns for a desktop the server holds. The server sees what a
+    ``Desktop`` in this process cannot: the input of every viewer (the notebook widget, the full-page viewer, a
+    teacher's), recorded as ``human`` steps next to this program's ``agent`` steps (sent over the server's REST
+    route while it records, so that each batch is one step with its error). Same interface as
+    :class:`~jupyter_desktop.trajectory.Recorder`; the folder has the same format.
+    """
+
+    def __init__(self, session: RemoteSession, runner: Any, path: str | os.PathLike[str], *, on_stop: Any = None, **options: Any) -> None:
+        self._session = session
+        self._runner = runner
+        self._on_stop = on_stop
+        self.path = Path(path).resolve()
+        body = {"path": str(self.path), **{k: v for k, v in options.items() if v is not None or k != "max_bytes"}}
+        self.info: dict[str, Any] = runner.call(session.start_recording(body), 150)
+        self.error: RecordingLimitError | None = None
+        self.stopped_because: str | None = None
+        self._stopped = False
+
+    @property
+    def steps(self) -> list[Step]:
+        """The steps written so far (read from the folder, which this process shares with the server)."""
+        try:
+            return Trajectory(self.path).steps
+        except (FileNotFoundError, ValueError):
+            return []
+
+    @property
+    def recording(self) -> bool:
+        if self._stopped:
+            return False
+        try:
+            return bool(self._runner.call(self._session.recording_info(), 30).get("recording"))
+        except DesktopError:
+            return False
+
+    def stop(self) -> None:
+        """End the recording (the server takes the last screenshot and finishes the video); raises
+        :class:`RecordingLimitError` if a limit stopped it earlier. Calling it again is fine."""
+        if self._stopped:
+            return
+        self._stopped = True
+        try:
+            self.info = self._runner.call(self._session.stop_recording(), FFMPEG_STOP_TIMEOUT + 30)
+        except DesktopError:  # it ended already (the desktop stopped): the folder says how
+            self._session.recording = False
+            self.info = {"error": None}
+            with contextlib.suppress(OSError, ValueError):
+                self.info["stopped"] = json.loads((self.path / "meta.json").read_text()).get("stopped")
+        finally:
+            if self._on_stop is not None:
+                self._on_stop(self)
+        self.stopped_because = self.info.get("stopped")
+        if self.info.get("error"):
+            self.error = RecordingLimitError(self.info["error"])
+            raise self.error
+
+    def __enter__(self) -> RemoteRecorder:
+        return self
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
+        if kind is None:
+            self.stop()
+        else:
+            with contextlib.suppress(RecordingLimitError):
+                self.stop()
+
+    def __repr__(self) -> str:
+        state = "stopped" if self._stopped else "recording"
+        return f"<RemoteRecorder {str(self.path)!r} {state} by the Jupyter server>"
 
 
 # Every operation the Protocol declares that RemoteSession does not implement itself (over RFB, or on its own

@@ -12,7 +12,7 @@ import contextlib
 import shlex
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import actions as _actions
 from .backends.base import Backend, BackendDesktop, DesktopSpec, LaunchedProcess, RunResult, check_argv, check_env
@@ -28,6 +28,9 @@ from .rfb import RFBClient
 from .rfb.connect import open_streams
 from .screen import RFBScreen, check_clipboard_text, check_region
 from .xtools import POINTER_COMMAND, TOOLS, WINDOWS_SCRIPT, Window, missing_tool, parse_pointer, parse_windows
+
+if TYPE_CHECKING:
+    from .trajectory import Recorder
 
 __all__ = ["Session", "Window", "STATUSES"]
 
@@ -60,6 +63,9 @@ class Session(RFBScreen):
         self.desktop: BackendDesktop | None = None
         self.rfb: RFBClient | None = None
         self.processes: dict[int, LaunchedProcess] = {}
+        #: The server's recording of this desktop, while one is under way: input it sends (``perform``) is an
+        #: ``agent`` step of it, with the error if it failed.
+        self.recorder: Recorder | None = None
         self._init_screen()
         self._death_task: asyncio.Task[None] | None = None
 
@@ -223,6 +229,22 @@ class Session(RFBScreen):
             raise DesktopError(f"{exc}{hint}") from None
 
     # ------------------------------------------------------------------ input
+
+    async def perform(self, actions: Sequence[Mapping[str, Any]]) -> None:
+        """Send a batch of actions (:meth:`RFBScreen.perform`); an ``agent`` step while the server records."""
+        recorder = self.recorder
+        if recorder is None or not recorder.recording:
+            return await super().perform(actions)
+        began = time.time()
+        before = await self.capture(None, None, True)
+        start, error = time.monotonic(), None
+        try:
+            await super().perform(actions)
+        except BaseException as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            recorder.note(actions, "agent", began=began, before=before, duration=round(time.monotonic() - start, 4), error=error)
 
     async def pointer_position(self) -> tuple[int, int]:
         """Where the pointer really is (a person may have moved it in the browser)."""

@@ -55,6 +55,7 @@ cleanly (everything written stays valid) and :meth:`Recorder.stop` raises :class
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import base64
 import contextlib
@@ -84,10 +85,11 @@ from PIL import Image
 from .errors import InvalidInputError, MissingDependencyError, RecordingLimitError
 
 if TYPE_CHECKING:
-    from .desktop import Desktop
+    from ._loop import LoopCaller
+    from .protocols import DesktopSession
     from .rfb import RFBClient
 
-__all__ = ["Step", "Recorder", "Trajectory", "RecordingLimitError", "SOURCES", "DEFAULT_MAX_BYTES"]
+__all__ = ["Step", "Recorder", "Trajectory", "ViewerInput", "RecordingLimitError", "SOURCES", "DEFAULT_MAX_BYTES"]
 
 FORMAT = 1
 SOURCES = ("agent", "human", "periodic")
@@ -99,6 +101,8 @@ FRAME_COST = 12e-9  # CPU seconds per pixel a frame costs ffmpeg, when its CPU t
 SETTLE_QUIET = 0.3  # seconds the screen must stay still for a step's "after" screenshot
 VIDEO_RESERVE = 160 << 10  # bytes kept free under max_bytes for what ffmpeg still holds (a few frames, its index)
 FFMPEG_WAIT = 60.0  # seconds ffmpeg may take to finish the video after its input ends
+MAX_NOTES = 256  # steps noted (Recorder.note) and not yet taken in
+INPUT_POLL = 0.1  # seconds: a viewer's click or text is handed over this soon after its window passed
 
 _active: weakref.WeakSet[Recorder] = weakref.WeakSet()
 
@@ -255,9 +259,11 @@ class Recorder:
 
     def __init__(
         self,
-        desktop: Desktop,
+        session: DesktopSession,
+        runner: LoopCaller,
         path: str | os.PathLike[str],
         *,
+        on_stop: Callable[[Recorder], None] | None = None,
         every: float | None = None,
         video: bool | None = None,
         fps: float = DEFAULT_FPS,
@@ -276,6 +282,8 @@ class Recorder:
             raise InvalidInputError(f"settle must be a number of seconds in 0..60, not {settle!r}")
         if cpu is not None and (isinstance(cpu, bool) or not isinstance(cpu, (int, float)) or not 0.001 <= cpu <= 64):
             raise InvalidInputError(f"cpu must be a share of one core in 0.001..64 (0.05: 5 %), or None, not {cpu!r}")
+        if video is not None and not isinstance(video, bool):
+            raise InvalidInputError(f"video must be True, False or None (a video when ffmpeg is installed), not {video!r}")
         if frames not in ("changes", "every"):
             raise InvalidInputError(f"frames must be 'changes' or 'every', not {frames!r}")
         self.path = Path(path)
@@ -284,9 +292,9 @@ class Recorder:
         ffmpeg = ffmpeg_version()
         if video and ffmpeg is None:
             raise MissingDependencyError("recording a video needs ffmpeg: sudo apt-get install ffmpeg (or video=False)")
-        self._desktop = desktop
-        self._session = desktop._session
-        self._runner = desktop._runner
+        self._session = session
+        self._runner = runner  # runs the session's coroutines on its loop (from the recorder's threads)
+        self._on_stop = on_stop
         self.every = every
         self.fps = float(fps)
         self.max_bytes = max_bytes
@@ -313,6 +321,10 @@ class Recorder:
         self._segments: list[dict[str, Any]] = []
         self._video_error: str | None = None
         self._rfb: RFBClient | None = None
+        self._notes: queue.Queue[tuple[Any, ...] | None] = queue.Queue(maxsize=MAX_NOTES)
+        self._dropped = 0  # notes refused: the queue was full
+        self._inputs: weakref.WeakSet[ViewerInput] = weakref.WeakSet()  # viewers whose input is recorded (loop)
+        self._polling: asyncio.TimerHandle | None = None
 
         try:
             (self.path / "screens").mkdir(parents=True, exist_ok=True)
@@ -364,6 +376,7 @@ class Recorder:
 
         self._jobs: queue.Queue[tuple[str, Any] | None] = queue.Queue(maxsize=32)
         self._threads = [threading.Thread(target=self._writer, name="jupyter-desktop-rec-writer", daemon=True)]
+        self._threads.append(threading.Thread(target=self._take_notes, name="jupyter-desktop-rec-notes", daemon=True))
         self._threads.append(threading.Thread(target=self._watcher, name="jupyter-desktop-rec-watch", daemon=True))
         if self._segments:
             self._threads.append(threading.Thread(target=self._video_loop, name="jupyter-desktop-rec-video", daemon=True))
@@ -384,11 +397,28 @@ class Recorder:
     def recording(self) -> bool:
         return not self._halted.is_set()
 
+    @property
+    def bytes(self) -> int:
+        """Bytes written so far (lines, screenshots, the video as far as last looked at)."""
+        return self._bytes + self._video_bytes
+
+    @property
+    def segments(self) -> list[dict[str, Any]]:
+        """The video's segments so far (meta.json's ``video.segments``)."""
+        return [dict(s) for s in self._segments]
+
     def stop(self) -> None:
         """End the recording: the last step's "after" screenshot (once the screen settled, ``settle`` s at most),
         the video finished, meta.json completed. Raises
         :class:`RecordingLimitError` if a limit stopped it earlier (once). Calling it again is fine."""
         first = False
+        notes = self._threads[1]
+        if not self._stopped and not self._halted.is_set():
+            with contextlib.suppress(Exception):  # what the viewers began: clicks, text still open
+                self._runner.call(self._flush_inputs(), 10)
+        if not self._stopped and not self._halted.is_set() and notes.is_alive() and threading.current_thread() is not notes:
+            self._notes.put(None)  # the steps noted so far first
+            notes.join()
         with self._lock:
             if not self._stopped:
                 self._stopped = first = True
@@ -398,34 +428,46 @@ class Recorder:
                 finally:
                     self._halt("stop()")
                     self._wake.notify_all()
-        if getattr(self._desktop, "_recorder", None) is self:
-            self._desktop._recorder = None
         if first:
-            for thread in self._threads[1:]:  # the watcher, the video
+            with contextlib.suppress(queue.Full):
+                self._notes.put_nowait(None)  # (a full queue: it ends at its next note, seeing the halt)
+            for thread in self._threads[1:]:  # the notes, the watcher, the video
                 thread.join()
             self._jobs.put(None)  # the writer writes what is queued, then ends
             self._threads[0].join()
             self._close()
             _active.discard(self)
+            if self._on_stop is not None:
+                self._on_stop(self)
         if self.error is not None and not self._raised:
             self._raised = True
             raise self.error
 
-    def note(self, actions: Sequence[Mapping[str, Any]], source: str = "human", *, duration: float = 0.0, error: str | None = None) -> None:
-        """Record a step done elsewhere (a person's input that the server saw): its "before" screenshot is the
-        screen now, its "after" the screen once it settles."""
+    def note(
+        self,
+        actions: Sequence[Mapping[str, Any]],
+        source: str = "human",
+        *,
+        began: float | None = None,
+        before: Image.Image | np.ndarray | None = None,
+        duration: float = 0.0,
+        error: str | None = None,
+    ) -> bool:
+        """Record a step done elsewhere (a person's input a viewer sent, which :class:`ViewerInput` decodes).
+        ``began``: its Unix time (default now); ``before``: the screen as it began (a PIL image or the mirror's
+        RGBX array, copied), default the screen when the step is written; its "after" is the screen once it
+        settles. It never waits (any thread, an event loop's too): the step is queued, at most ``MAX_NOTES``
+        waiting (more are counted in meta.json's ``dropped``). False when it was not taken."""
         if source not in SOURCES:
             raise InvalidInputError(f"source must be one of {', '.join(SOURCES)}, not {source!r}")
         if self._halted.is_set():
-            return
-        with self._lock:
-            self._finish_pending()
-            begun, mono = time.time(), time.monotonic()
-            before = self._shot(fresh=True)
-            step = Step(self._count, begun, round(mono - self._start_mono, 4), source, [dict(a) for a in actions], before, None, duration, error)
-            self._count += 1
-            self._pending = (step, time.monotonic())
-            self._wake.notify_all()
+            return False
+        try:
+            self._notes.put_nowait((_jsonable(actions), source, time.time() if began is None else float(began), before, duration, error))
+        except queue.Full:
+            self._dropped += 1
+            return False
+        return True
 
     def __enter__(self) -> Recorder:
         return self
@@ -470,6 +512,22 @@ class Recorder:
                     self._pending = (step, end)
                     self._wake.notify_all()
 
+    def _attach(self, viewer: ViewerInput) -> None:
+        """(On the loop.) Follow a viewer's input: poll it while recording, flush it at the end."""
+        if viewer not in self._inputs:
+            self._inputs.add(viewer)
+            if self._polling is None:
+                self._polling = asyncio.get_running_loop().call_later(INPUT_POLL, self._poll_inputs)
+
+    def _poll_inputs(self) -> None:
+        for viewer in list(self._inputs):
+            viewer.poll()  # a click is complete once a double click can no longer join it; text after a pause
+        self._polling = asyncio.get_running_loop().call_later(INPUT_POLL, self._poll_inputs) if self.recording else None
+
+    async def _flush_inputs(self) -> None:
+        for viewer in list(self._inputs):
+            viewer.flush()
+
     def _warn(self) -> None:
         if self.error is not None and not self._warned:
             self._warned = True
@@ -490,6 +548,10 @@ class Recorder:
             image = self._runner.call(self._session.capture(None, None, fresh), 30)
         except Exception:  # noqa: BLE001 - a dead desktop: the call itself will say so
             return None
+        return self._keep(image)
+
+    def _keep(self, image: Image.Image) -> str:
+        """A screenshot's file name under screens/ (queued for the writer if it is new)."""
         digest = hashlib.sha1(image.tobytes(), usedforsecurity=False)
         digest.update(f"{image.width}x{image.height}".encode())
         name = f"screens/{digest.hexdigest()[:20]}.png"
@@ -540,6 +602,26 @@ class Recorder:
             self._halted.set()
 
     # ------------------------------------------------------------------ threads
+
+    def _take_notes(self) -> None:
+        """Makes the noted steps (:meth:`note`) pending steps, in the order noted."""
+        while True:
+            note = self._notes.get()
+            if note is None or self._halted.is_set():
+                return
+            actions, source, began, before, duration, error = note
+            with self._lock:
+                if self._halted.is_set():
+                    return
+                self._finish_pending()
+                if isinstance(before, np.ndarray):
+                    h, w = before.shape[:2]
+                    before = Image.frombytes("RGB", (w, h), before if before.flags.c_contiguous else before.tobytes(), "raw", "RGBX")
+                name = self._keep(before) if before is not None else self._shot(fresh=True)
+                step = Step(self._count, round(began, 4), round(began - self.start, 4), source, actions, name, None, duration, error)
+                self._count += 1
+                self._pending = (step, time.monotonic())
+                self._wake.notify_all()
 
     def _watcher(self) -> None:
         """Takes the "after" screenshot of a step once the screen settled, and the periodic screenshots."""
@@ -747,6 +829,7 @@ class Recorder:
             steps=len(self._steps),
             bytes=self._bytes + self._video_bytes,
             stopped=self.stopped_because if self.error is None else str(self.error),
+            dropped=self._dropped,
             video={"segments": self._segments} if self._segments else None,
             video_error=self._video_error,
         )
@@ -761,6 +844,76 @@ class Recorder:
         video = self._video
         if video is not None:
             video.kill()
+
+
+class ViewerInput:
+    """One viewer's connection to a desktop, followed while that desktop records: what it sends (RFB client
+    messages) decoded into actions (:class:`~jupyter_desktop.rfb.input_log.InputLog`: a click, a drag, a run of
+    typed text ...) and noted as steps of ``source`` (``human``: a person at a viewer) in the recording that
+    ``recorder()`` returns. Feed it every chunk before it goes to the VNC server; call :meth:`poll` now and then
+    (a click is complete only once a double click can no longer join it) and :meth:`flush` when it ends.
+
+    A step's "before" is the screen as its first message arrived, a copy of ``mirror()``'s framebuffer (the
+    desktop's own RFB client) taken while no action was open, at most every 0.1 s and only when the screen
+    changed; ``on_input`` sees each input message's kind (``ClientStream``'s). It never blocks: the recorder
+    queues the steps (:meth:`Recorder.note`).
+    """
+
+    HOLD_EVERY = 0.1  # seconds between copies of a changing screen while the viewer's pointer moves
+
+    def __init__(
+        self,
+        recorder: Callable[[], Recorder | None],
+        mirror: Callable[[], RFBClient | None],
+        source: str = "human",
+        on_input: Callable[[str], None] | None = None,
+    ) -> None:
+        from .rfb.input_log import InputLog
+
+        if source not in SOURCES:
+            raise InvalidInputError(f"source must be one of {', '.join(SOURCES)}, not {source!r}")
+        self.source = source
+        self._recorder = recorder
+        self._mirror = mirror
+        self.log = InputLog(self._action, on_input=on_input)
+        self._before: tuple[float, float, np.ndarray] | None = None  # the mirror's last_change, when, the copy
+
+    def _recording(self) -> Recorder | None:
+        recorder = self._recorder()
+        return recorder if recorder is not None and recorder.recording else None
+
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
+        recorder = self._recording()
+        if recorder is not None:
+            recorder._attach(self)
+            if self.log.idle:
+                self._hold()
+        self.log.feed(data)
+
+    def poll(self) -> None:
+        self.log.poll()
+
+    def flush(self) -> None:
+        self.log.flush()
+
+    def _hold(self) -> None:
+        """Keep the screen now as the next action's "before" (if it changed since the copy held)."""
+        rfb = self._mirror()
+        if rfb is None or rfb.closed:
+            self._before = None
+            return
+        held, now = self._before, time.monotonic()
+        if held is not None and (held[0] == rfb.last_change or now - held[1] < self.HOLD_EVERY) and held[2].shape == rfb.framebuffer.shape:
+            return
+        self._before = (rfb.last_change, now, rfb.framebuffer.copy())
+
+    def _action(self, action: dict[str, Any], began: float) -> None:
+        recorder = self._recording()
+        held, self._before = self._before, None
+        if recorder is None:
+            return
+        recorder.note([action], self.source, began=began, before=None if held is None else held[2])
+        self._hold()  # the screen now (the message that completed it has not reached the desktop): the next one's
 
 
 def _jsonable(actions: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

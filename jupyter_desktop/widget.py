@@ -24,6 +24,7 @@ import traitlets
 from ipywidgets import widget_serialization
 
 from .errors import DesktopClosedError, InputLimitError
+from .trajectory import ViewerInput
 
 __all__ = ["DesktopView", "DesktopGrid", "MAX_GRID_TILES"]
 
@@ -54,6 +55,10 @@ class _Channel:
         self.writer: Any = None
         self.task: asyncio.Task[None] | None = None
         self.reason = "closed"  # what the view is told when the channel ends; "closed" = the view closed it
+        # A person's input, recorded while the desktop records in this process (Desktop.record). A desktop the
+        # server holds: the relay goes through the server's proxy, which records it.
+        d = widget._desktop
+        self.input = None if d._server_side else ViewerInput(lambda: d._recorder, lambda: d._session.rfb, "human")
 
     def start(self) -> None:
         """On the loop: run the relay; whatever ends it (even a cancel before it ran) tells the view."""
@@ -92,9 +97,13 @@ class _Channel:
 
     def write(self, data: bytes) -> None:
         if self.writer is not None:
+            if self.input is not None:
+                self.input.feed(data)
             self.writer(data)
 
     def close(self) -> None:
+        if self.input is not None:
+            self.input.flush()
         if self.writer is not None:
             with contextlib.suppress(Exception):
                 self.writer(None)

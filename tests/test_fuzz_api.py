@@ -122,6 +122,14 @@ def harmless(case, desktop_id: str) -> None:
             body["open"] = "/nonexistent/" + body["open"].replace("/", "_")
     if path.endswith("/wait") and case.query and "timeout" in case.query:
         case.query["timeout"] = _short(case.query["timeout"], 0.05)
+    if path.endswith("/recording") and method == "POST" and body:
+        # short settles, a coarse video and few periodic screenshots: a recording costs little while the rest is fuzzed
+        if isinstance(body.get("settle"), (int, float)):
+            body["settle"] = _short(body["settle"], 0.2)
+        if isinstance(body.get("every"), (int, float)) and not isinstance(body["every"], bool):
+            body["every"] = max(body["every"], 1.0)
+        if isinstance(body.get("fps"), (int, float)) and not isinstance(body["fps"], bool):
+            body["fps"] = min(body["fps"], 2.0)
     if path.endswith("/size") and method == "PUT" and body:
         for name in ("width", "height"):
             if isinstance(body.get(name), int) and 64 <= body[name] <= 8192:
@@ -168,8 +176,9 @@ def test_the_document_covers_every_route():
         if not pattern.startswith("desktop/api/"):
             continue  # pages: tests/test_server.py and the browser tests
         path = "/" + pattern
-        for name, placeholder in (("desktop_id", "{id}"), ("pid", "{pid}"), ("window_id", "{window}"), ("command", "{command}"), ("op", "{op}")):
+        for name, placeholder in (("desktop_id", "{id}"), ("pid", "{pid}"), ("window_id", "{window}"), ("command", "{command}"), ("op", "{op}"), ("name", "{name}")):
             path = path.replace(f"(?P<{name}>[^/]+)", placeholder)
+        path = path.replace("(?P<path>.+)", "{path}")
         served.add(path)
     assert served == documented, (served - documented, documented - served)
     assert Path(OPENAPI).is_file()

@@ -278,6 +278,11 @@ class InputLog(ClientStream):
         if o is not None and now - o.last > (self.double_click if o.kind == "click" else self.pause):
             self._close()
 
+    @property
+    def idle(self) -> bool:
+        """Nothing begun and not handed over yet: the next input message starts a new action."""
+        return self._open is None and self._gesture is None and not self._raw and self.mask == 0
+
     def flush(self) -> None:
         """Hand over everything open: the action, a button still down (as ``mouse_down``), the pointer's rest."""
         if self._gesture is not None:

@@ -17,7 +17,9 @@ from traitlets import Bool, Dict, Float, Int, List, Unicode, default
 
 from ..backends.base import DesktopSpec
 from ..manager import BACKENDS, DesktopManager
-from . import handlers, mcp_http, pages, proxy
+from ..trajectory import DEFAULT_MAX_BYTES
+from . import handlers, mcp_http, pages, proxy, recordings
+from .recordings import Recordings
 
 __all__ = ["DesktopExtension"]
 
@@ -75,6 +77,14 @@ class DesktopExtension(ExtensionApp):
     mcp_max_pixels = Int(
         1_150_000, help="MCP endpoint: the pixel count of its screenshots at most (0: no limit)."
     ).tag(config=True)
+    recordings_dir = Unicode(
+        "",
+        help="Folder of the recordings the server makes (REST, the widget's and the viewer's record button); "
+        "'' is desktop-recordings under the server's root directory.",
+    ).tag(config=True)
+    recording_max_bytes = Int(
+        DEFAULT_MAX_BYTES, help="Bytes one recording may take at most (a client may ask for less)."
+    ).tag(config=True)
     export_env = Bool(
         True,
         help=f"Put {ENV_URL} and {ENV_TOKEN} in the server's environment, which kernels inherit, so "
@@ -87,12 +97,16 @@ class DesktopExtension(ExtensionApp):
 
     manager: DesktopManager
     viewers: dict[str, set[Any]]
+    recordings: Recordings
 
     def initialize_settings(self) -> None:
         self.manager = DesktopManager(
             self._backends(), default_backend=self.default_backend, max_desktops=self.max_desktops
         )
         self.viewers = {}
+        root = self.recordings_dir or os.path.join(self.serverapp.root_dir if self.serverapp else ".", "desktop-recordings")
+        allowed = Path(self.serverapp.root_dir).expanduser().resolve() if self.serverapp else None
+        self.recordings = Recordings(self, Path(root).expanduser().resolve(), self.recording_max_bytes, allowed)
         self.settings["jupyter_desktop"] = self
         # Last resort if the server dies without stop_extension (an exception during shutdown).
         atexit.register(self.manager.terminate_all_now)
@@ -104,10 +118,13 @@ class DesktopExtension(ExtensionApp):
         IOLoop.current().add_callback(self._reap_and_adopt)
 
     def initialize_handlers(self) -> None:
-        self.handlers.extend(handlers.routes() + proxy.routes() + mcp_http.routes() + pages.routes())
+        self.handlers.extend(
+            handlers.routes() + recordings.routes() + proxy.routes() + mcp_http.routes() + pages.routes()
+        )
 
     async def stop_extension(self) -> None:
         await mcp_http.stop(self)
+        await self.recordings.stop_all()  # while their desktops still run: their last screenshots, their videos
         await self.manager.stop_all()
         atexit.unregister(self.manager.terminate_all_now)
 

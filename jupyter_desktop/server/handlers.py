@@ -7,6 +7,7 @@ Every handler needs Jupyter auth (``@web.authenticated`` + ``@authorized``). Err
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import io
 import json
@@ -230,6 +231,9 @@ class DesktopHandler(DesktopAPIHandler):
 
     @api
     async def delete(self, desktop_id: str) -> None:
+        if self.ext.recordings.recorder(desktop_id) is not None:  # ended while the desktop still shows its screen
+            with contextlib.suppress(DesktopError):
+                await self.ext.recordings.stop(desktop_id)
         await self.ext.manager.delete(desktop_id)
         self.set_status(204)
         self.finish()

@@ -26,8 +26,8 @@ from tornado.iostream import StreamClosedError
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from ..manager import DesktopNotFoundError
-from ..rfb.client_messages import ClientStream
 from ..rfb.connect import connect
+from ..trajectory import ViewerInput
 from .handlers import ID, RESOURCE
 
 __all__ = ["VNCProxyHandler", "routes"]
@@ -127,8 +127,17 @@ class VNCProxyHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type
     def open(self, desktop_id: str) -> None:  # type: ignore[override]
         self.ext.session_viewers(desktop_id).add(self)
         # The viewer's input (keys, pointer, pasted text) is a person using the desktop; its update requests
-        # are not (a forgotten tab sends them too).
-        self._input = ClientStream(lambda kind: self.ext.note_activity(self.desktop_id))
+        # are not (a forgotten tab sends them too). While the desktop records, the input is decoded into steps:
+        # a person's, or a program's when the connection says so (a kernel's Desktop: ?source=agent).
+        source = "agent" if self.get_query_argument("source", "") == "agent" else "human"
+        recordings = self.ext.recordings
+        session = self.ext.manager.sessions.get(desktop_id)
+        self.viewer_input = ViewerInput(
+            lambda: recordings.recorder(desktop_id),
+            lambda: session.rfb if session is not None else None,
+            source,
+            on_input=lambda kind: self.ext.note_activity(self.desktop_id),
+        )
         early, self._early = self._early or [], None
         for data in early:
             self.forward(memoryview(data))
@@ -186,7 +195,7 @@ class VNCProxyHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type
             return
         if isinstance(message, str):
             message = message.encode("latin-1", "replace")  # some clients send text frames
-        self._input.feed(message)
+        self.viewer_input.feed(message)
         vnc.write(message)
         if not self._protocol.writable.is_set():  # the VNC server is behind: read no more from the browser
             try:
@@ -196,6 +205,9 @@ class VNCProxyHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type
 
     def on_close(self) -> None:
         self.ext.session_viewers(self.desktop_id).discard(self)
+        viewer_input = getattr(self, "viewer_input", None)
+        if viewer_input is not None:
+            viewer_input.flush()  # what the viewer began goes into the recording, if one is under way
         self._close_vnc()
 
     def _close_vnc(self) -> None:
