@@ -213,11 +213,15 @@ export function stepAtTime(steps, videos, segment, time) {
   return found;
 }
 
-/** Sizes of a ring's radius, lines and labels for an image of that size (image pixels). */
-export function markScale(width, height) {
+/**
+ * A ring's radius and the labels' font size, in image pixels, for an image of that size shown `shownWidth` CSS px
+ * wide: 1/64 of the image's side, and at least 8 px (ring) and 11 px (labels) on the page however small it is shown.
+ */
+export function markScale(width, height, shownWidth = 0) {
   const side = Math.max(isNum(width) ? width : 0, isNum(height) ? height : 0) || 1280;
-  const r = Math.max(6, Math.round(side / 64));
-  return { r, font: Math.max(10, Math.round(r * 0.8)) };
+  const k = isNum(shownWidth) && shownWidth > 0 && isNum(width) && width > 0 ? width / shownWidth : 1;
+  const r = Math.max(6, Math.round(side / 64), Math.round(8 * k));
+  return { r, font: Math.max(10, Math.round(r * 0.8), Math.round(11 * k)) };
 }
 
 function svg(tag, attrs = {}, ...children) {
@@ -234,8 +238,8 @@ function label(x, y, text, font, cls = "jd-mark-label") {
 }
 
 /** The overlay's SVG content for these shapes on a width x height image (captions are HTML: see below). */
-export function drawShapes(group, shapes, width, height) {
-  const { r, font } = markScale(width, height);
+export function drawShapes(group, shapes, width, height, shownWidth = 0) {
+  const { r, font } = markScale(width, height, shownWidth);
   for (const s of shapes) {
     const common = { "data-index": s.index ?? 0 };
     if (s.kind === "ring") {
@@ -492,7 +496,7 @@ export function renderPlayer({ model, el, doc = document, win = window }) {
     p.captions.hidden = !ready;
     if (!step || !ready) return;
     const shapes = stepShapes(step);
-    drawShapes(p.group, shapes, w, hgt);
+    drawShapes(p.group, shapes, w, hgt, p.img.clientWidth);
     for (const s of shapes) {
       if (s.kind !== "caption") continue;
       p.captions.append(h("div", { class: `jd-player-caption jd-player-caption-${s.style}`, dataset: { index: s.index } }, s.style === "keys" ? `⌨ ${s.text}` : s.text));
@@ -511,6 +515,19 @@ export function renderPlayer({ model, el, doc = document, win = window }) {
       p.status.hidden = false;
     });
   }
+
+  // the marks keep a legible size on the page: drawn again when the images are shown at another size
+  let shownWidths = "";
+  const resizer =
+    typeof ResizeObserver !== "undefined"
+      ? new ResizeObserver(() => {
+          const widths = Object.values(panes).map((p) => p.img.clientWidth).join(",");
+          if (widths === shownWidths) return;
+          shownWidths = widths;
+          for (const p of Object.values(panes)) drawOverlay(p, steps()[current]);
+        })
+      : null;
+  if (resizer) for (const p of Object.values(panes)) resizer.observe(p.img);
 
   function showScreens() {
     const step = steps()[current];
@@ -815,6 +832,7 @@ export function renderPlayer({ model, el, doc = document, win = window }) {
       }
     }
     screens.clear();
+    if (resizer) resizer.disconnect();
     for (const entry of cache.values()) if (entry.url) URL_.revokeObjectURL(entry.url);
     cache.clear();
     dropSegment();

@@ -5,6 +5,7 @@ import {
   describeAction,
   drawShapes,
   formatSeconds,
+  markScale,
   OneAtATime,
   renderPlayer,
   SCROLL_ARROW,
@@ -119,6 +120,14 @@ describe("actions as shapes (image pixels)", () => {
       ["ring", 1],
       ["caption", 2],
     ]);
+  });
+
+  it("marks keep a legible size on the page however small the image is shown", () => {
+    expect(markScale(1280, 800)).toEqual({ r: 20, font: 16 });
+    expect(markScale(1280, 800, 1280)).toEqual({ r: 20, font: 16 });
+    // shown at 320 px: 4 image px a page px; a ring of 8 page px, labels of 11
+    expect(markScale(1280, 800, 320)).toEqual({ r: 32, font: 44 });
+    expect(markScale(0, 0)).toEqual({ r: 20, font: 16 }); // size unknown: 1280
   });
 
   it("drawn in SVG at the image's coordinates", () => {
