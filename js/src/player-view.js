@@ -7,6 +7,8 @@
 // of each kind in flight (a queue for screenshots, chunk after chunk for the video), each with this view's id:
 //   {type: "screen", id, name}            -> {type: "screen", id, name, bytes} + [PNG] | {..., error}
 //   {type: "video", id, segment, offset}  -> {type: "video", id, segment, offset, bytes, size, done} + [chunk] | {..., error}
+// A request unanswered after ANSWER_MS is given up and said (a busy kernel, a server dropping messages over its
+// iopub limits); a screenshot is asked again when its step is shown, the video on "Load the video".
 
 import { h } from "./dom.js";
 
@@ -14,6 +16,8 @@ export const MAX_CACHED_SCREENS = 40; // object URLs of screenshots kept (the re
 export const AUTO_VIDEO_BYTES = 64 << 20; // a segment up to this size loads by itself; a larger one on a click
 export const SCROLL_ARROW = 60; // image pixels: a scroll's arrow length
 export const SOURCES = ["agent", "human", "periodic"];
+export const ANSWER_MS = 30000; // a request the kernel has not answered by then is given up (said; retried on demand)
+const NO_ANSWER = `no answer from the kernel in ${ANSWER_MS / 1000} s (is it busy running a cell?)`;
 
 const SVG = "http://www.w3.org/2000/svg";
 const BUTTON_NAMES = { left: "left", middle: "middle", right: "right" };
@@ -435,12 +439,16 @@ export function renderPlayer({ model, el, doc = document, win = window }) {
 
   // ---- screenshots: object URLs by name, asked for one at a time
   const cache = new Map(); // name -> {url} | {error}
+  let screenTimer = null;
   const screens = new OneAtATime((name) => {
-    if (!send({ type: "screen", name })) {
-      cache.set(name, { error: "the kernel is not reachable" });
+    const failed = (error) => {
+      remember(name, { error });
       screens.done(name);
       showScreens();
-    }
+    };
+    if (!send({ type: "screen", name })) return failed("the kernel is not reachable");
+    clearTimeout(screenTimer);
+    screenTimer = setTimeout(() => screens.inFlight === name && failed(NO_ANSWER), ANSWER_MS);
   });
   function remember(name, entry) {
     cache.delete(name);
@@ -460,6 +468,7 @@ export function renderPlayer({ model, el, doc = document, win = window }) {
       const blob = new Blob([b instanceof DataView ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : b], { type: "image/png" });
       remember(msg.name, { url: URL_.createObjectURL(blob) });
     } else remember(msg.name, { error: "the kernel sent no image" });
+    if (screens.inFlight === msg.name) clearTimeout(screenTimer);
     screens.done(msg.name);
     showScreens();
   }
@@ -542,7 +551,12 @@ export function renderPlayer({ model, el, doc = document, win = window }) {
     const shown = [mode !== "after" ? step.before : null, mode !== "before" ? step.after : null];
     const next = all[current + 1];
     const soon = next ? [next.before, next.after] : []; // the next step's, ahead of a click on Next
-    const names = [...shown, ...soon].filter((n) => typeof n === "string" && n && !cache.has(n));
+    const retry = (n) => cache.has(n) && cache.get(n).error === NO_ANSWER; // unanswered before: asked again
+    const names = [...shown, ...soon].filter((n) => typeof n === "string" && n && (!cache.has(n) || retry(n)));
+    if (names.some(retry)) {
+      names.filter(retry).forEach((n) => cache.delete(n)); // "Loading" again while it waits its turn
+      showScreens();
+    }
     screens.want(names);
   }
 
@@ -686,19 +700,26 @@ export function renderPlayer({ model, el, doc = document, win = window }) {
     renderVideoBox();
   }
 
+  let videoTimer = null;
   function requestChunk() {
     if (!segment || segment.inFlight || segment.url || segment.error) return;
     segment.inFlight = true;
-    if (!send({ type: "video", segment: segment.index, offset: segment.received })) {
-      segment.inFlight = false;
-      segment.error = "the kernel is not reachable";
+    const asked = segment;
+    const fail = (error) => {
+      asked.inFlight = false;
+      asked.error = error;
+      asked.parts = [];
       renderVideoBox();
-    }
+    };
+    if (!send({ type: "video", segment: segment.index, offset: segment.received })) return fail("the kernel is not reachable");
+    clearTimeout(videoTimer);
+    videoTimer = setTimeout(() => asked === segment && asked.inFlight && fail(NO_ANSWER), ANSWER_MS);
   }
 
   function onVideo(msg, buffers) {
     if (!segment || msg.segment !== segment.index || !segment.inFlight) return;
     segment.inFlight = false;
+    clearTimeout(videoTimer);
     if (msg.error) {
       segment.error = String(msg.error);
       segment.parts = [];
@@ -832,6 +853,8 @@ export function renderPlayer({ model, el, doc = document, win = window }) {
       }
     }
     screens.clear();
+    clearTimeout(screenTimer);
+    clearTimeout(videoTimer);
     if (resizer) resizer.disconnect();
     for (const entry of cache.values()) if (entry.url) URL_.revokeObjectURL(entry.url);
     cache.clear();

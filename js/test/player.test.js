@@ -2,6 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
   actionShapes,
+  ANSWER_MS,
   describeAction,
   drawShapes,
   formatSeconds,
@@ -272,6 +273,41 @@ describe("the view", () => {
     expect(chunks().map((c) => c.offset)).toEqual([0, 1024, 2048]);
     expect(root.querySelector("video").getAttribute("src")).toMatch(/^blob:test\//);
     expect(root.dataset.video).toBe("ready");
+  });
+
+  it("a request the kernel does not answer is given up after ANSWER_MS, said, and the video can be asked again", () => {
+    vi.useFakeTimers();
+    try {
+      const { model, root, q } = render();
+      const asked = (type) => model.sent.filter((m) => m.content.type === type).map((m) => m.content);
+      expect(asked("screen").map((m) => m.name)).toEqual(["screens/a.png"]);
+      vi.advanceTimersByTime(ANSWER_MS - 1);
+      expect(q("[data-pane='before'] .jd-player-shot-status").textContent).toBe("Loading the screenshot…");
+      vi.advanceTimersByTime(1);
+      expect(q("[data-pane='before'] .jd-player-shot-status").textContent).toContain("no answer from the kernel in 30 s");
+      expect(asked("screen").map((m) => m.name)).toEqual(["screens/a.png", "screens/b.png"]); // the queue goes on
+      // a late answer is still shown
+      screenAnswer(model, asked("screen")[0]);
+      expect(q("[data-pane='before'] img").getAttribute("src")).toMatch(/^blob:test\//);
+      // b went unanswered too: it is asked again when its step is shown
+      vi.advanceTimersByTime(ANSWER_MS);
+      expect(q("[data-pane='after'] .jd-player-shot-status").textContent).toContain("no answer");
+      q("[aria-label='Next step']").click();
+      expect(q("[data-pane='before'] .jd-player-shot-status").textContent).toBe("Loading the screenshot…");
+      expect(asked("screen").map((m) => m.name)).toEqual(["screens/a.png", "screens/b.png", "screens/c.png"]); // c in flight
+      vi.advanceTimersByTime(ANSWER_MS);
+      expect(asked("screen").map((m) => m.name).slice(-1)).toEqual(["screens/b.png"]); // then b again
+      q("[aria-label='Previous step']").click();
+      expect(root.dataset.video).toBe("error");
+      expect(root.querySelector(".jd-player-video-status").textContent).toContain("no answer from the kernel");
+      const load = q("[aria-label='Load the video']");
+      expect(load.hidden).toBe(false);
+      load.click();
+      expect(asked("video").map((m) => m.offset)).toEqual([0, 0]);
+      expect(root.dataset.video).toBe("loading");
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("a video above the limit is not loaded: the view names the file", () => {
