@@ -1,6 +1,8 @@
 // Bundle the browser side with esbuild, minified, noVNC included (no CDN: classrooms are offline):
 //   src/viewer.js (+ the CSS it imports) -> ../jupyter_desktop/static/viewer.{js,css}   the pages and Lab's tabs
 //   src/widget.js (+ the CSS it imports) -> ../jupyter_desktop/static/widget.{js,css}   the notebook widget (anywidget)
+//   src/player.js (+ the CSS it imports) -> ../jupyter_desktop/static/player.{js,css}   the trajectory player (anywidget;
+//                                                                                       no noVNC: it shows files)
 // viewer.js is a CLASSIC script (IIFE defining the global `jupyterDesktop`): the pages load it with <script defer>
 // and JupyterLab's tabs with a <script> element, both same-origin no-cors GETs. A module script would be a
 // CORS-mode fetch, which a JupyterHub single-user server refuses to a cookie login without an XSRF token (it
@@ -77,6 +79,7 @@ const builds = [
     plugins: [noTopLevelAwait],
   },
   { ...common, entryPoints: { widget: "src/widget.js" }, format: "esm" },
+  { ...common, entryPoints: { player: "src/player.js" }, format: "esm", banner: { js: "/*! jupyter_desktop trajectory player */", css: "/*! jupyter_desktop */" } },
 ];
 
 const LICENSE_RE = /^(licen[cs]e|copying|notice)(\..*)?$/i;

@@ -1041,3 +1041,25 @@ class Trajectory:
                 record.update(actions=step.actions, error=step.error, duration=step.duration)
                 f.write(json.dumps(record) + "\n")
         return out
+
+    def player(self, *, first: int = 0) -> Any:
+        """The player widget: each step's action drawn on its screenshots, and the video (jupyter_desktop.player);
+        ``first``: the first step shown (a player shows at most ``player.MAX_STEPS``)."""
+        from .player import TrajectoryPlayer
+
+        return TrajectoryPlayer(self, first=first)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        """The player where widgets render, with the last screenshot for places that show only images."""
+        bundle: dict[str, Any] = {"text/plain": repr(self)}
+        shots = [name for s in reversed(self.steps) for name in (s.after, s.before) if name]
+        with contextlib.suppress(OSError):
+            if shots:
+                bundle["image/png"] = (self.path / "screens" / Path(shots[0]).name).read_bytes()
+        try:
+            widget_bundle = self.player()._repr_mimebundle_()
+        except Exception:  # no widget machinery (a plain script, nbconvert)
+            return bundle
+        if isinstance(widget_bundle, tuple):
+            widget_bundle = widget_bundle[0]
+        return {**(widget_bundle or {}), **bundle}  # its text: the trajectory's, not the widget's

@@ -1,5 +1,5 @@
 // Build jupyter_desktop's two front ends, each only when its outputs are missing or older than its sources:
-//   js/            -> jupyter_desktop/static/{viewer,widget}.{js,css} + THIRD-PARTY-LICENSES.txt   (esbuild)
+//   js/            -> jupyter_desktop/static/{viewer,widget,player}.{js,css} + THIRD-PARTY-LICENSES.txt   (esbuild)
 //   labextension/  -> jupyter_desktop/labextension/                                       (@jupyterlab/builder)
 // Dependencies come from each project's package-lock.json (`npm ci`), reinstalled only when the lockfile changed.
 //
@@ -27,6 +27,8 @@ const PROJECTS = [
       "jupyter_desktop/static/viewer.css",
       "jupyter_desktop/static/widget.js",
       "jupyter_desktop/static/widget.css",
+      "jupyter_desktop/static/player.js",
+      "jupyter_desktop/static/player.css",
       "jupyter_desktop/static/THIRD-PARTY-LICENSES.txt",
     ],
   },
