@@ -580,11 +580,16 @@ class Desktop:
         else:
             recorder = Recorder(self._session, self._runner, path, on_stop=self._recording_stopped, **options)
         self._recorder = recorder
+        if self._view is not None:
+            self._view.refresh()  # the toolbar's record button
         return recorder
 
     def _recording_stopped(self, recorder: Recorder | RemoteRecorder) -> None:
         if self._recorder is recorder:
             self._recorder = None
+            if self._view is not None:
+                with contextlib.suppress(Exception):
+                    self._view.refresh()
 
     # ------------------------------------------------------------------ programs
 

@@ -135,6 +135,9 @@ class DesktopView(anywidget.AnyWidget):
     size = traitlets.Enum(["full", "compact"], "full").tag(sync=True)
     #: Resize the remote screen to the widget when the widget changes size (the user asks for it).
     resize_remote = traitlets.Bool(False).tag(sync=True)
+    #: The folder the desktop is being recorded into (``Desktop.record``), "" when it is not: the toolbar's record
+    #: button shows it, and starts (into ``recordings/<id>-<date>-<time>`` next to the notebook) or stops one.
+    recording = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, desktop: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -158,6 +161,8 @@ class DesktopView(anywidget.AnyWidget):
             self.error = info.get("error") or ""
             self.screen_width = info.get("width", self.screen_width)
             self.screen_height = info.get("height", self.screen_height)
+            recorder = d._recorder
+            self.recording = str(recorder.path) if recorder is not None else ""
             server = d._server_side
             self.ws_url = f"desktop/api/desktops/{d.id}/vnc" if server else ""
             self.viewer_url = f"desktop/{d.id}/" if server else ""
@@ -181,6 +186,29 @@ class DesktopView(anywidget.AnyWidget):
             finally:
                 self.refresh()
         elif kind == "refresh":
+            self.refresh()
+        elif kind == "record":
+            self._record(content.get("on") is True)
+
+    def _say(self, text: str, tone: str = "") -> None:
+        with contextlib.suppress(Exception):  # the comm may be closed already
+            self.send({"type": "said", "text": text[:1000], "tone": tone})
+
+    def _record(self, on: bool) -> None:
+        """The record button: start a recording next to the notebook, or stop the one under way."""
+        d = self._desktop
+        try:
+            if on:
+                recorder = d.record(Path("recordings") / time.strftime(f"{d.id}-%Y%m%d-%H%M%S"))
+                self._say(f"Recording into {recorder.path}")
+            elif d._recorder is not None:
+                recorder = d._recorder
+                recorder.stop()
+                n = len(recorder.steps)
+                self._say(f"Recorded {n} step{'' if n == 1 else 's'}: Trajectory({str(recorder.path)!r}) plays them")
+        except Exception as exc:  # the view says why (a full disk, the server's limit ...)
+            self._say(f"Recording: {exc}", "error")
+        finally:
             self.refresh()
 
     def _tunnel(self, content: dict[str, Any], buffers: list[Any]) -> None:

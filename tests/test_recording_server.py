@@ -280,3 +280,29 @@ def test_an_in_process_desktop_records_the_widget_tunnels_input(monkeypatch, tmp
             ("human", [{"action": "type", "text": "ok"}]),
         ], [s.to_dict() for s in rec.steps]
         assert json.loads((tmp_path / "tunnel" / "meta.json").read_text())["dropped"] == 0
+
+
+def test_the_widgets_record_button_asks_the_kernel(server, as_kernel, monkeypatch):
+    """The toolbar's record button sends "record" to the kernel, which records into recordings/ next to the notebook
+    (the kernel's working directory, under the server's root) and tells the view through the recording trait."""
+    monkeypatch.chdir(server.root)
+    with Desktop(profile="none", width=640, height=400) as d:
+        view = d.view()
+        front = FakeFrontEnd(view, monkeypatch)
+        said = lambda: [e for e in front.events if e.get("type") == "said"]  # noqa: E731
+        front.post({"type": "record", "on": True})
+        folder = Path(view.recording)
+        assert folder.parent == server.root / "recordings" and folder.name.startswith(f"{d.id}-"), view.recording
+        assert said()[-1] == {"type": "said", "text": f"Recording into {folder}", "tone": ""}
+        d.left_click(3, 4)
+        front.post({"type": "record", "on": True})  # a second one: refused, and said
+        assert said()[-1]["tone"] == "error" and "already recording" in said()[-1]["text"]
+        assert view.recording == str(folder)
+        front.post({"type": "record", "on": False})
+        assert view.recording == ""
+        assert said()[-1]["text"] == f"Recorded 1 step: Trajectory({str(folder)!r}) plays them"
+        assert [s.actions for s in Trajectory(folder).steps] == [[{"action": "click", "button": "left", "count": 1, "modifiers": [], "x": 3, "y": 4}]]
+        # a recording the code starts shows in the view too
+        with d.record(server.root / "by-code", video=False):
+            assert view.recording == str(server.root / "by-code")
+        assert view.recording == ""

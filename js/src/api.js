@@ -121,6 +121,31 @@ export class DesktopApi {
   setClipboard(id, text) {
     return this.request("PUT", paths.clipboard(id), { text });
   }
+  /** The desktop's recording under way, or null when it is not recording. */
+  async recording(id) {
+    try {
+      return await this.request("GET", paths.recording(id));
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404 && err.body && /not recording/.test(err.body.message || "")) return null;
+      throw err;
+    }
+  }
+  /** Start recording (the server's recordings folder); options: name, every, video ... (openapi.yaml). */
+  startRecording(id, options = {}) {
+    return this.request("POST", paths.recording(id), options);
+  }
+  stopRecording(id) {
+    return this.request("DELETE", paths.recording(id));
+  }
+  recordings() {
+    return this.request("GET", paths.recordings());
+  }
+  removeRecording(name) {
+    return this.request("DELETE", paths.recordingItem(name));
+  }
+  recordingDownloadUrl(name) {
+    return this.url(paths.recordingDownload(name));
+  }
   screenshotUrl(id, format = "png") {
     return this.url(paths.screenshot(id, format));
   }

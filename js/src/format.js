@@ -79,3 +79,34 @@ export function windowSize(innerWidth, innerHeight, toolbar = 40) {
   const clamp = (v, lo, hi) => Math.max(lo, Math.min(hi, Math.floor(v)));
   return { width: clamp(innerWidth, 640, 3840) & ~1, height: clamp(innerHeight - toolbar, 480, 2160) & ~1 };
 }
+
+/** A byte count as a short human string: "512 B", "3.4 KB", "12 MB", "1.2 GB". */
+export function formatBytes(n) {
+  if (!Number.isFinite(n) || n < 0) return "—";
+  if (n < 1000) return `${n} B`;
+  const units = ["KB", "MB", "GB", "TB"];
+  let v = n;
+  let i = -1;
+  do {
+    v /= 1000;
+    i += 1;
+  } while (v >= 1000 && i < units.length - 1);
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+}
+
+/** A recording as the list page shows it (GET desktop/api/recordings). */
+export function recordingRow(r, now = Date.now()) {
+  const start = toMillis(r.start);
+  const end = r.recording ? now : toMillis(r.end);
+  return {
+    name: r.name || "",
+    path: r.path || "",
+    desktop: r.desktop || "—",
+    started: Number.isFinite(start) ? new Date(start).toLocaleString() : "—",
+    length: Number.isFinite(start) && Number.isFinite(end) ? formatDuration(end - start) : "—",
+    steps: Number.isFinite(r.step_count) ? String(r.step_count) : "—",
+    size: formatBytes(r.bytes),
+    recording: !!r.recording,
+    video: Array.isArray(r.video) && r.video.length > 0,
+  };
+}

@@ -19,5 +19,6 @@ export const icons = {
   power: svg('<path d="M18.4 6.6a9 9 0 1 1-12.8 0M12 2v10"/>'),
   fit: svg('<path d="M4 14h6v6M20 10h-6V4M14 10l7-7M3 21l7-7"/>'),
   actual: svg('<rect x="3" y="3" width="18" height="18" rx="2"/><path d="M8 9v6M15 9v6M11.5 10.5v.01M11.5 13.5v.01"/>'),
+  record: svg('<circle cx="12" cy="12" r="7" fill="currentColor"/>'),
   rows: svg('<path d="M12 3v18M8 7l4-4 4 4M8 17l4 4 4-4"/>'),
 };

@@ -1,5 +1,5 @@
 // The desktop list, {base}desktop/: status, size, profile, age; open / stop / restart / remove;
-// "New desktop" with a profile. Polls every few seconds while the tab is visible and a person is there: after
+// "New desktop" with a profile; the server's recordings (download as a zip, delete). Polls every few seconds while the tab is visible and a person is there: after
 // `idleAfter` without a pointer move, key or touch, polling pauses until they come back. Every request reaches
 // the server through JupyterHub's proxy, which counts it as the user's activity: a forgotten list page must not
 // keep a student's server from the idle culler.
@@ -11,7 +11,7 @@
 import { DesktopApi } from "./api.js";
 import { h, icon } from "./dom.js";
 import { pollWhilePresent } from "./poller.js";
-import { rowModel, sortDesktops, windowSize } from "./format.js";
+import { recordingRow, rowModel, sortDesktops, windowSize } from "./format.js";
 import { icons } from "./icons.js";
 import { viewerUrl } from "./urls.js";
 
@@ -98,21 +98,31 @@ export function mountList(
   const tbody = h("tbody");
   const table = h(
     "table",
-    { class: "jd-table" },
+    { class: "jd-table jd-desktops" },
     h("thead", {}, h("tr", {}, ["Desktop", "Status", "Profile", "Size", "Age", "Idle", ""].map((t) => h("th", { scope: "col" }, t)))),
     tbody,
   );
   const updated = h("div", { class: "jd-updated" });
+  const recBody = h("tbody");
+  const recTable = h(
+    "table",
+    { class: "jd-table jd-recordings" },
+    h("thead", {}, h("tr", {}, ["Recording", "Desktop", "Started", "Length", "Steps", "Size", ""].map((t) => h("th", { scope: "col" }, t)))),
+    recBody,
+  );
 
   root.append(
     h("header", { class: "jd-list-header" }, h("h1", {}, icon(icons.monitor), "Desktops"), form),
     banner,
     h("div", { class: "jd-table-wrap" }, table),
+    h("h2", {}, icon(icons.record), "Recordings"),
+    h("div", { class: "jd-table-wrap" }, recTable),
     updated,
   );
 
   const busy = new Set(); // ids with a request in flight
   let desktops = [];
+  let recordings = [];
   let inFlight = null;
 
   async function create() {
@@ -202,11 +212,62 @@ export function mountList(
     }
   }
 
+  async function removeRecording(name) {
+    if (!window.confirm(`Delete recording ${name}? Its steps, screenshots and video are removed.`)) return;
+    busy.add(`rec:${name}`);
+    renderRecordings();
+    try {
+      await api.removeRecording(name);
+      showError("");
+    } catch (err) {
+      showError(`Could not delete recording ${name}: ${err.message}`);
+    } finally {
+      busy.delete(`rec:${name}`);
+      refresh();
+    }
+  }
+
+  function renderRecordings() {
+    const now = Date.now();
+    recBody.textContent = "";
+    if (!recordings.length) {
+      recBody.append(h("tr", { class: "jd-empty" }, h("td", { colspan: 7 }, "No recordings yet. Record from a desktop's toolbar (the red dot), or with Desktop.record() in a notebook.")));
+      return;
+    }
+    for (const r of recordings) {
+      const row = recordingRow(r, now);
+      const actions = [];
+      if (row.recording) actions.push(h("span", { class: "jd-badge", dataset: { tone: "error" } }, "recording"));
+      else if (row.name) {
+        const disabled = busy.has(`rec:${row.name}`);
+        actions.push(
+          h("a", { class: "jd-button", href: api.recordingDownloadUrl(row.name), download: `${row.name}.zip` }, icon(icons.download), h("span", { class: "jd-button-label" }, "Download")),
+          h("button", { type: "button", class: "jd-button jd-danger", disabled, onclick: () => removeRecording(row.name) }, "Delete"),
+        );
+      }
+      recBody.append(
+        h(
+          "tr",
+          { dataset: { recording: row.name || row.path, live: String(row.recording) } },
+          h("td", { class: "jd-id", title: row.path }, row.name || row.path),
+          h("td", {}, row.desktop),
+          h("td", {}, row.started),
+          h("td", {}, row.length),
+          h("td", {}, row.steps),
+          h("td", {}, row.size),
+          h("td", { class: "jd-actions" }, actions),
+        ),
+      );
+    }
+  }
+
   async function refresh() {
     if (inFlight) return inFlight;
     inFlight = (async () => {
       try {
-        const list = await api.list();
+        const [list, recs] = await Promise.all([api.list(), api.recordings ? api.recordings().catch(() => recordings) : []]);
+        recordings = Array.isArray(recs) ? recs : [];
+        renderRecordings();
         desktops = Array.isArray(list) ? list : [];
         updated.textContent = `Updated ${new Date().toLocaleTimeString()}`;
         if (!banner.textContent.startsWith("Could not")) showError("");
@@ -221,6 +282,7 @@ export function mountList(
   }
 
   render();
+  renderRecordings();
   refresh();
   const poller = pollWhilePresent({
     poll: refresh,

@@ -121,3 +121,57 @@ export function createToolbar(start = [], end = []) {
     h("div", { class: "jd-toolbar-group" }, end),
   );
 }
+
+/**
+ * The record button of a page that talks to the server itself (the full-page viewer): pressed while the desktop
+ * records (whoever started it: this page, a kernel's Desktop.record, the REST API), a click starts or stops it.
+ * `api`: DesktopApi; `say(text, tone)`: where its outcome is told. `sync()` asks the server for the state again.
+ */
+export function createRecordButton({ api, id, say, icon: svg }) {
+  let busy = false;
+  const button = createButton({
+    label: "Record",
+    title: "Record what is done on this desktop (steps, screenshots, a video) into the server's recordings",
+    icon: svg,
+    toggle: true,
+    showLabel: false,
+    onClick: async (pressed) => {
+      button.setPressed(!pressed); // the server's answer decides
+      if (busy) return;
+      busy = true;
+      button.disabled = true;
+      try {
+        if (pressed) {
+          const rec = await api.startRecording(id);
+          show(rec);
+          say(`Recording into ${rec.name || rec.path}`);
+        } else {
+          const rec = await api.stopRecording(id);
+          show(null);
+          say(rec.error ? `Recording stopped early: ${rec.error}` : `Recorded ${rec.step_count} steps: ${rec.name || rec.path} (on the Desktops page)`, rec.error ? "error" : "");
+        }
+      } catch (err) {
+        say(`Recording: ${err.message}`, "error");
+        sync();
+      } finally {
+        busy = false;
+        button.disabled = false;
+      }
+    },
+  });
+  button.classList.add("jd-record");
+  function show(rec) {
+    button.setPressed(!!rec);
+    button.dataset.recording = rec ? "true" : "false";
+    button.title = rec ? `Recording into ${rec.name || rec.path}: click to stop` : "Record what is done on this desktop (steps, screenshots, a video) into the server's recordings";
+  }
+  async function sync() {
+    try {
+      show(await api.recording(id));
+    } catch {
+      /* the status pill says what is wrong with the server */
+    }
+  }
+  show(null);
+  return { el: button, sync };
+}

@@ -30,6 +30,10 @@ export const paths = {
   clipboard: (id) => `desktop/api/desktops/${enc(id)}/clipboard`,
   screenshot: (id, format = "png") => `desktop/api/desktops/${enc(id)}/screenshot?format=${enc(format)}`,
   vnc: (id) => `desktop/api/desktops/${enc(id)}/vnc`,
+  recording: (id) => `desktop/api/desktops/${enc(id)}/recording`,
+  recordings: () => "desktop/api/recordings",
+  recordingItem: (name) => `desktop/api/recordings/${enc(name)}`,
+  recordingDownload: (name) => `desktop/api/recordings/${enc(name)}/download`,
   viewer: (id) => `desktop/${enc(id)}/`,
   list: () => "desktop/",
 };

@@ -12,7 +12,7 @@ import { DesktopConnection, SCALE_MODES } from "./connection.js";
 import { download, h, icon, showLastFrame } from "./dom.js";
 import { formatProfile } from "./format.js";
 import { icons } from "./icons.js";
-import { createButton, createSelect, createStatus, createToolbar, describeState } from "./toolbar.js";
+import { createButton, createRecordButton, createSelect, createStatus, createToolbar, describeState } from "./toolbar.js";
 import { listUrl, wsUrl } from "./urls.js";
 
 const PREFS_KEY = "jupyter-desktop:viewer";
@@ -159,9 +159,21 @@ export function mountViewer(root, config, { RFB, WebSocket, api = new DesktopApi
         })
       : null;
 
+  const note = h("span", { class: "jd-note", role: "status", "aria-live": "polite", hidden: true });
+  let noteTimer = null;
+  const say = (text, tone = "") => {
+    note.textContent = text;
+    note.dataset.tone = tone;
+    note.hidden = !text;
+    clearTimeout(noteTimer);
+    noteTimer = setTimeout(() => (note.hidden = true), tone === "error" ? 10000 : 5000);
+  };
+  cleanups.push(() => clearTimeout(noteTimer));
+  const record = createRecordButton({ api, id, say, icon: icons.record });
+
   const toolbar = createToolbar(
-    [back, h("span", { class: "jd-heading" }, name, info), status.el],
-    [clipButton, viewOnlyButton, scaleSelect, shotButton, fullButton],
+    [back, h("span", { class: "jd-heading" }, name, info), status.el, note],
+    [clipButton, viewOnlyButton, scaleSelect, record.el, shotButton, fullButton],
   );
   root.append(toolbar, stage);
   root.classList.toggle("jd-view-only", prefs.viewOnly);
@@ -189,6 +201,7 @@ export function mountViewer(root, config, { RFB, WebSocket, api = new DesktopApi
     showOverlay(state);
     if (state.phase === "connected") {
       connection.focus();
+      record.sync(); // a recording started elsewhere (a kernel, another page) shows here
     }
   });
   connection.addEventListener("desktop", (e) => {

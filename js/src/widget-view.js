@@ -2,9 +2,9 @@
 // widget.js is the entry (it brings noVNC); this module takes RFB as a parameter so tests can pass a fake.
 //
 // Traits (jupyter_desktop/widget.py): desktop_id, ws_url, viewer_url, status, error, screen_width/height,
-// view_only, scale ("fit" | "1:1"), size ("full" | "compact"), resize_remote. Changes apply live both ways
-// (the toolbar's toggles set view_only, scale and size). Messages to the kernel: terminate, restart, refresh,
-// and the comm tunnel (tunnel.js).
+// view_only, scale ("fit" | "1:1"), size ("full" | "compact"), resize_remote, recording. Changes apply live both
+// ways (the toolbar's toggles set view_only, scale and size). Messages to the kernel: terminate, restart, refresh,
+// record, and the comm tunnel (tunnel.js); from it: said (a note to show), and the tunnel's.
 
 import { DesktopApi } from "./api.js";
 import { DesktopConnection } from "./connection.js";
@@ -19,6 +19,7 @@ export const COMPACT_HEIGHT = 300;
 const MIN_FULL_HEIGHT = 200;
 export const MAX_HEIGHT_SHARE = 0.85; // of the window's height: the whole view, toolbar included, stays in sight
 const CONFIRM_MS = 4000;
+const RECORD_TITLE = "Record what is done here (steps, screenshots, a video) into recordings/ next to the notebook";
 const NOTE_MS = 3000;
 
 /** DesktopConnection's scale mode for the model's traits. */
@@ -177,6 +178,18 @@ export function renderDesktopView({ model, el, RFB, WebSocket, tunnel, doc = doc
     { class: "jd-button", target: "_blank", rel: "noopener", title: "Open in a new tab (the full-page viewer)", "aria-label": "Open in a new tab", hidden: true },
     icon(icons.external),
   );
+  const recordButton = createButton({
+    label: "Record",
+    title: RECORD_TITLE,
+    icon: icons.record,
+    toggle: true,
+    showLabel: false,
+    onClick: (pressed) => {
+      recordButton.setPressed(!!get("recording")); // the kernel's word (the recording trait) decides
+      if (send({ type: "record", on: pressed })) say(pressed ? "Asked the kernel to start recording…" : "Asked the kernel to stop recording…");
+    },
+  });
+  recordButton.classList.add("jd-record");
   const reconnectButton = createButton({ label: "Reconnect", icon: icons.refresh, showLabel: false, onClick: () => reconnect() });
   const canCopy = !!(win.ClipboardItem && win.navigator && win.navigator.clipboard && typeof win.navigator.clipboard.write === "function");
   const copyButton = canCopy
@@ -199,7 +212,7 @@ export function renderDesktopView({ model, el, RFB, WebSocket, tunnel, doc = doc
     { class: "jd-toolbar", role: "toolbar", "aria-label": "Desktop" },
     h("div", { class: "jd-toolbar-group" }, badge, title, note),
     h("div", { class: "jd-toolbar-spacer" }),
-    h("div", { class: "jd-toolbar-group" }, [viewOnlyButton, scaleButton, sizeButton, fullscreenButton, newTab, reconnectButton, copyButton, downloadButton, terminateButton]),
+    h("div", { class: "jd-toolbar-group" }, [viewOnlyButton, scaleButton, sizeButton, fullscreenButton, newTab, recordButton, reconnectButton, copyButton, downloadButton, terminateButton]),
   );
 
   // noVNC's target. data-lm-suppress-shortcuts: JupyterLab's shortcuts (a, b, dd, Shift+Enter...) stay out of it.
@@ -447,6 +460,12 @@ export function renderDesktopView({ model, el, RFB, WebSocket, tunnel, doc = doc
     if (get("view_only")) query.set("view_only", "1");
     newTab.href = `${join(page.baseUrl, rel)}?${query}`;
   }
+  function applyRecording() {
+    const folder = get("recording") || "";
+    recordButton.setPressed(!!folder);
+    recordButton.title = folder ? `Recording into ${folder}: click to stop` : RECORD_TITLE;
+    root.dataset.recording = folder ? "true" : "false";
+  }
   function applyTitle() {
     const id = get("desktop_id");
     title.textContent = id ? `Desktop ${id}` : "Desktop";
@@ -524,6 +543,11 @@ export function renderDesktopView({ model, el, RFB, WebSocket, tunnel, doc = doc
   };
   on("change:status", onStatus);
   on("change:error", onStatus);
+  on("change:recording", applyRecording);
+  // what the kernel says back (the record button's outcome)
+  on("msg:custom", (msg) => {
+    if (msg && msg.type === "said" && typeof msg.text === "string") say(msg.text, msg.tone === "error" ? "error" : "");
+  });
 
   // Keyboard focus goes to the desktop when its area is clicked (noVNC focuses its canvas on mousedown too).
   screen.addEventListener("mousedown", () => connection.focus());
@@ -533,6 +557,7 @@ export function renderDesktopView({ model, el, RFB, WebSocket, tunnel, doc = doc
   for (const type of ["keydown", "keypress", "keyup"]) screen.addEventListener(type, keep);
 
   applyTitle();
+  applyRecording();
   applyLink();
   applyViewOnly();
   applyScale();

@@ -17,6 +17,12 @@ function fakeApi(desktop = { id: "ab12", status: "running", profile: "xfce" }) {
     getClipboard: vi.fn(async () => "remote text"),
     setClipboard: vi.fn(async () => null),
     screenshotUrl: (id) => `/user/x/desktop/api/desktops/${id}/screenshot?format=png`,
+    recording: vi.fn(async () => null),
+    startRecording: vi.fn(async (id) => ({ name: `${id}-rec`, path: `/root/desktop-recordings/${id}-rec`, recording: true, step_count: 0 })),
+    stopRecording: vi.fn(async (id) => ({ name: `${id}-rec`, recording: false, step_count: 3, error: null })),
+    recordings: vi.fn(async () => []),
+    removeRecording: vi.fn(async () => null),
+    recordingDownloadUrl: (name) => `/user/x/desktop/api/recordings/${name}/download`,
   };
 }
 
@@ -250,7 +256,7 @@ describe("list page", () => {
     api.list.mockResolvedValue(desktops);
     const page = mountList(root(), { baseUrl: "/user/x/", page: "list" }, { api, pollInterval: 3000 });
     await tick();
-    const rows = [...root().querySelectorAll("tbody tr")];
+    const rows = [...root().querySelectorAll(".jd-desktops tbody tr")];
     expect(rows.map((r) => r.dataset.id)).toEqual(["err1", "run1"]); // newest first
     const [err, run] = rows;
     expect(run.querySelector(".jd-badge").dataset.tone).toBe("ok");
@@ -400,5 +406,63 @@ describe("list embedded in JupyterLab's tab", () => {
     answer([]);
     await tick(10000);
     expect(api.list).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe("recording", () => {
+  it("the viewer's record button starts and stops the server's recording and says so", async () => {
+    const api = fakeApi();
+    const page = mountViewer(root(), config, { RFB: FakeRFB, WebSocket: FakeSocket, api });
+    await tick();
+    FakeRFB.last.connectNow();
+    await tick();
+    expect(api.recording).toHaveBeenCalledWith("ab12"); // connected: it asks whether one is under way
+    const record = button("Record");
+    expect(record.getAttribute("aria-pressed")).toBe("false");
+    record.click();
+    await tick();
+    expect(api.startRecording).toHaveBeenCalledWith("ab12");
+    expect(record.getAttribute("aria-pressed")).toBe("true");
+    expect(root().querySelector(".jd-note").textContent).toBe("Recording into ab12-rec");
+    record.click();
+    await tick();
+    expect(api.stopRecording).toHaveBeenCalledWith("ab12");
+    expect(record.getAttribute("aria-pressed")).toBe("false");
+    expect(root().querySelector(".jd-note").textContent).toContain("Recorded 3 steps: ab12-rec");
+    // refused (already recording from a kernel): the server's message, and the button shows the server's state
+    api.startRecording.mockRejectedValueOnce(new Error("desktop ab12 is already recording (/nb/run); stop that recording first"));
+    api.recording.mockResolvedValueOnce({ name: null, path: "/nb/run", recording: true });
+    record.click();
+    await tick();
+    expect(root().querySelector(".jd-note").dataset.tone).toBe("error");
+    expect(root().querySelector(".jd-note").textContent).toContain("already recording");
+    expect(record.getAttribute("aria-pressed")).toBe("true");
+    expect(record.title).toContain("/nb/run");
+    page.dispose();
+  });
+
+  it("the list page shows the recordings, downloads and deletes them", async () => {
+    const api = fakeApi();
+    const now = Date.now() / 1000;
+    api.recordings.mockResolvedValue([
+      { name: null, path: "/nb/live", desktop: "run1", recording: true, start: now - 30, end: null, step_count: 2, bytes: 1500, video: ["video.mp4"] },
+      { name: "done-1", path: "/r/done-1", desktop: "run1", recording: false, start: now - 600, end: now - 480, step_count: 12, bytes: 3400000, video: ["video.mp4"] },
+    ]);
+    window.confirm = vi.fn(() => true);
+    const page = mountList(root(), { baseUrl: "/user/x/", page: "list" }, { api });
+    await tick();
+    const rows = [...root().querySelectorAll(".jd-recordings tbody tr")];
+    expect(rows.map((r) => r.dataset.recording)).toEqual(["/nb/live", "done-1"]);
+    expect(rows[0].querySelector(".jd-badge").textContent).toBe("recording");
+    expect(rows[0].querySelector("button")).toBeNull(); // no delete while it records
+    expect(rows[1].textContent).toContain("2 min");
+    expect(rows[1].textContent).toContain("3.4 MB");
+    expect(rows[1].querySelector("a").getAttribute("href")).toBe("/user/x/desktop/api/recordings/done-1/download");
+    rows[1].querySelector("button").click();
+    await tick();
+    expect(window.confirm).toHaveBeenCalledOnce();
+    expect(api.removeRecording).toHaveBeenCalledWith("done-1");
+    expect(api.recordings.mock.calls.length).toBeGreaterThanOrEqual(2); // listed again
+    page.stop();
   });
 });

@@ -88,7 +88,7 @@ def test_player_in_lab(browser, lab: JupyterServer, tmp_path: Path) -> None:
             "d.wait_until_stable(timeout=10, quiet=0.3)",
             timeout=60,
         )
-        folder = tmp_path / "run"
+        folder = lab.root / "run"  # the server records a desktop it holds: a folder under its root directory
         nb.run(
             f"rec = d.record({str(folder)!r}); d.left_click{CLICK}; d.write({TEXT!r}); d.press('enter'); "
             "d.wait_until_stable(timeout=10, quiet=0.5); rec.stop()",
