@@ -159,7 +159,9 @@ export function mountViewer(root, config, { RFB, WebSocket, api = new DesktopApi
         })
       : null;
 
-  const note = h("span", { class: "jd-note", role: "status", "aria-live": "polite", hidden: true });
+  // a toast over the top of the screen: in the toolbar, a note could wrap it to a second row, which shrinks the
+  // stage and so resizes the desktop (a new video segment in a recording)
+  const note = h("div", { class: "jd-note jd-toast", role: "status", "aria-live": "polite", hidden: true });
   let noteTimer = null;
   const say = (text, tone = "") => {
     note.textContent = text;
@@ -172,9 +174,10 @@ export function mountViewer(root, config, { RFB, WebSocket, api = new DesktopApi
   const record = createRecordButton({ api, id, say, icon: icons.record });
 
   const toolbar = createToolbar(
-    [back, h("span", { class: "jd-heading" }, name, info), status.el, note],
+    [back, h("span", { class: "jd-heading" }, name, info), status.el],
     [clipButton, viewOnlyButton, scaleSelect, record.el, shotButton, fullButton],
   );
+  stage.append(note);
   root.append(toolbar, stage);
   root.classList.toggle("jd-view-only", prefs.viewOnly);
 
