@@ -134,6 +134,28 @@ def test_ocr_round_trip(tmp_path: Path) -> None:
             pytest.fail(f"'hello from docker' never appeared as output; tesseract read:\n{text}")
 
 
+def test_recording_a_docker_desktop(tmp_path: Path) -> None:
+    """A recording reads the framebuffer mirror over RFB, the same for a container's desktop (no X grab in it)."""
+    from jupyter_desktop import Trajectory
+
+    from .test_trajectory import probe
+
+    with Desktop(backend="docker", width=800, height=600) as desktop:
+        desktop.launch(["xterm", "-fa", "Monospace", "-fs", "14", "-T", "recterm", "-e", "bash", "--norc", "--noprofile"])
+        desktop.activate_window(desktop.wait_for_window("recterm", timeout=20))
+        desktop.wait_until_stable(quiet=0.3)
+        with desktop.record(tmp_path / "rec") as rec:
+            desktop.write("echo recorded in docker\n")
+            desktop.wait_until_stable(quiet=0.5)
+        t = Trajectory(tmp_path / "rec")
+        assert [s.actions for s in rec.steps] == [[{"action": "type", "text": "echo recorded in docker\n", "delay": 0.0}]]
+        after = ocr(t.image(t.steps[0].after), tmp_path)
+        assert "recorded in docker" in after and "recorded in docker" not in ocr(t.image(t.steps[0].before), tmp_path), after
+        info = probe(tmp_path / "rec" / "video.mp4")
+        assert (info["codec_name"], info["width"], info["height"]) == ("h264", 800, 600) and int(info["nb_read_frames"]) >= 2
+        assert t.meta["desktop"]["backend"] == "docker"
+
+
 def test_killed_container_is_an_error_then_restart_works(engine: Any) -> None:
     with Desktop(backend="docker") as desktop:
         first = desktop.info["container"]
