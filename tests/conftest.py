@@ -248,3 +248,27 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         terminalreporter.write_line(f"{len(others)} test(s) of other runners skipped: {others}", yellow=True)
     if _NO_SKIP_FAILURE in config.stash:
         terminalreporter.write_line(config.stash[_NO_SKIP_FAILURE], red=True)
+
+
+# ------------------------------------------------------------------------------------------ recordings
+
+
+@pytest.fixture(scope="module")
+def desk():
+    """A desktop for recordings (tests/test_trajectory.py, test_player.py): Xvnc, ffmpeg required."""
+    if not shutil.which("ffmpeg"):
+        pytest.fail("ffmpeg is missing: sudo apt-get install ffmpeg")
+    d = start_desktop("xvnc")
+    yield d
+    d.close()
+
+
+@pytest.fixture
+def term(desk: Desktop):
+    title = f"rec-{time.monotonic_ns()}"
+    process = desk.launch(["xterm", "-fa", "Monospace", "-fs", "16", "-geometry", "70x12+20+20", "-T", title, "-e", *CLEAN_SHELL])
+    desk.activate_window(desk.wait_for_window(title))
+    desk.wait_until_stable(timeout=10, quiet=0.3)
+    yield title
+    process.kill()
+    process.wait(10)

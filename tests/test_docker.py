@@ -138,7 +138,7 @@ def test_recording_a_docker_desktop(tmp_path: Path) -> None:
     """A recording reads the framebuffer mirror over RFB, the same for a container's desktop (no X grab in it)."""
     from jupyter_desktop import Trajectory
 
-    from .test_trajectory import probe
+    from .harness.recording import probe
 
     with Desktop(backend="docker", width=800, height=600) as desktop:
         desktop.launch(["xterm", "-fa", "Monospace", "-fs", "14", "-T", "recterm", "-e", "bash", "--norc", "--noprofile"])

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from .conftest import record_skips
+from .harness.bundles import STATIC, css_selectors
 
 ROOT = Path(__file__).resolve().parent.parent
-STATIC = ROOT / "jupyter_desktop" / "static"
 LABEXT = ROOT / "jupyter_desktop" / "labextension"
 BUILD_HINT = "build the front ends: `npm run build` in the repository root (or pip install -e . with node on PATH)"
 
@@ -53,28 +53,6 @@ def test_viewer_bundle_is_built_and_self_contained():
     check = "new (require('vm').Script)(require('fs').readFileSync(process.argv[1], 'utf8'), {filename: process.argv[1]})"
     result = subprocess.run([node, "-e", check, str(js)], capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
-
-
-def css_selectors(text: str) -> list[str]:
-    """Every selector of a stylesheet's style rules (inside @media / @container too, not @keyframes' steps)."""
-    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
-    selectors: list[str] = []
-    stack: list[str] = []
-    buf = ""
-    for ch in text:
-        if ch == "{":
-            head, buf = buf.strip(), ""
-            if not head.startswith("@") and not (stack and stack[-1].startswith("@keyframes")):
-                selectors += [s.strip() for s in head.split(",")]
-            stack.append(head)
-        elif ch == "}":
-            stack.pop()
-            buf = ""
-        elif ch == ";":
-            buf = ""
-        else:
-            buf += ch
-    return selectors
 
 
 @pytest.mark.parametrize("name", ["viewer.css", "widget.css"])

@@ -17,8 +17,7 @@ from jupyter_desktop import Desktop, Trajectory
 from jupyter_desktop import player as player_module
 from jupyter_desktop.player import CHUNK, MAX_VIDEO_BYTES, TrajectoryPlayer
 
-from .test_frontend import STATIC, css_selectors
-from .test_trajectory import desk, term  # noqa: F401 (fixtures: a desktop with ffmpeg, an xterm on it)
+from .harness.bundles import STATIC, css_selectors
 
 CLICK = (300, 120)  # inside the xterm (term: 70x12 at +20+20)
 

@@ -23,7 +23,7 @@ from .conftest import CLEAN_SHELL, ocr, run_async
 from .harness.server import TOKEN, JupyterServer
 from .harness.waiting import eventually
 from .harness.widget import FakeFrontEnd
-from .test_trajectory import probe, processes_writing
+from .harness.recording import probe, processes_writing
 
 RETURN = 0xFF0D
 

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -18,55 +16,9 @@ from PIL import Image
 from jupyter_desktop import Desktop, InvalidInputError, MissingDependencyError, RecordingLimitError, Trajectory
 from jupyter_desktop import trajectory as trajectory_module
 
-from .conftest import CLEAN_SHELL, ocr, start_desktop
+from .conftest import ocr, start_desktop
+from .harness.recording import probe, processes_writing
 from .harness.waiting import eventually
-
-
-@pytest.fixture(scope="module")
-def desk():
-    if not shutil.which("ffmpeg"):
-        pytest.fail("ffmpeg is missing: sudo apt-get install ffmpeg")
-    d = start_desktop("xvnc")
-    yield d
-    d.close()
-
-
-@pytest.fixture
-def term(desk: Desktop):
-    title = f"rec-{time.monotonic_ns()}"
-    process = desk.launch(["xterm", "-fa", "Monospace", "-fs", "16", "-geometry", "70x12+20+20", "-T", title, "-e", *CLEAN_SHELL])
-    desk.activate_window(desk.wait_for_window(title))
-    desk.wait_until_stable(timeout=10, quiet=0.3)
-    yield title
-    process.kill()
-    process.wait(10)
-
-
-def probe(video: Path) -> dict:
-    out = subprocess.run(
-        ["ffprobe", "-v", "error", "-count_frames", "-show_entries",
-         "stream=codec_name,width,height,nb_read_frames,pix_fmt:format=duration", "-of", "json", str(video)],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert out.returncode == 0, out.stderr
-    data = json.loads(out.stdout)
-    return {**data["streams"][0], "duration": float(data["format"]["duration"])}
-
-
-def processes_writing(folder: Path) -> list[str]:
-    """Every process (zombies too) whose command line names the folder: an ffmpeg left behind."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if str(folder) in cmdline:
-            found.append(f"{entry.name} {state} {cmdline}")
-    return found
 
 
 def test_recorded_run_matches_what_was_done(desk: Desktop, term: str, tmp_path: Path) -> None:

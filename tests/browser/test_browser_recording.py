@@ -18,7 +18,7 @@ from jupyter_desktop import Trajectory
 from ..conftest import CLEAN_SHELL, eventually, ocr
 from ..harness.browser import browser_server, open_context, skip_without_chromium
 from ..harness.server import HUB_HEADERS_CONFIG, TOKEN, JupyterServer
-from ..test_trajectory import probe
+from ..harness.recording import probe
 
 skip_without_chromium()
 
