@@ -289,6 +289,11 @@ class Recorder:
         self.path = Path(path)
         if (self.path / "trajectory.jsonl").exists():
             raise InvalidInputError(f"{self.path} already holds a recording; choose another folder")
+        if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
+            raise InvalidInputError(
+                f"{self.path} is not an empty folder: a recording writes trajectory.jsonl, meta.json, screens/ and "
+                "video.mp4 into its folder; choose a new or empty one"
+            )
         ffmpeg = ffmpeg_version()
         if video and ffmpeg is None:
             raise MissingDependencyError("recording a video needs ffmpeg: sudo apt-get install ffmpeg (or video=False)")
@@ -325,6 +330,7 @@ class Recorder:
         self._dropped = 0  # notes refused: the queue was full
         self._inputs: weakref.WeakSet[ViewerInput] = weakref.WeakSet()  # viewers whose input is recorded (loop)
         self._polling: asyncio.TimerHandle | None = None
+        self._copy: tuple[tuple[int, float, tuple[int, ...]], np.ndarray] | None = None  # _mirror_copy's
 
         try:
             (self.path / "screens").mkdir(parents=True, exist_ok=True)
@@ -518,6 +524,14 @@ class Recorder:
             self._inputs.add(viewer)
             if self._polling is None:
                 self._polling = asyncio.get_running_loop().call_later(INPUT_POLL, self._poll_inputs)
+
+    def _mirror_copy(self, rfb: RFBClient) -> np.ndarray:
+        """(On the loop.) A copy of the mirror's screen, one for every viewer that holds the same screen (a class
+        of viewers typing at once holds one copy, not one each); never written to."""
+        key = (id(rfb), rfb.last_change, rfb.framebuffer.shape)
+        if self._copy is None or self._copy[0] != key:
+            self._copy = (key, rfb.framebuffer.copy())
+        return self._copy[1]
 
     def _poll_inputs(self) -> None:
         for viewer in list(self._inputs):
@@ -887,7 +901,7 @@ class ViewerInput:
         if recorder is not None:
             recorder._attach(self)
             if self.log.idle:
-                self._hold()
+                self._hold(recorder)
         self.log.feed(data)
 
     def poll(self) -> None:
@@ -896,7 +910,7 @@ class ViewerInput:
     def flush(self) -> None:
         self.log.flush()
 
-    def _hold(self) -> None:
+    def _hold(self, recorder: Recorder) -> None:
         """Keep the screen now as the next action's "before" (if it changed since the copy held)."""
         rfb = self._mirror()
         if rfb is None or rfb.closed:
@@ -905,7 +919,7 @@ class ViewerInput:
         held, now = self._before, time.monotonic()
         if held is not None and (held[0] == rfb.last_change or now - held[1] < self.HOLD_EVERY) and held[2].shape == rfb.framebuffer.shape:
             return
-        self._before = (rfb.last_change, now, rfb.framebuffer.copy())
+        self._before = (rfb.last_change, now, recorder._mirror_copy(rfb))
 
     def _action(self, action: dict[str, Any], began: float) -> None:
         recorder = self._recording()
@@ -913,7 +927,7 @@ class ViewerInput:
         if recorder is None:
             return
         recorder.note([action], self.source, began=began, before=None if held is None else held[2])
-        self._hold()  # the screen now (the message that completed it has not reached the desktop): the next one's
+        self._hold(recorder)  # the screen now (the message that completed it has not reached the desktop): the next one's
 
 
 def _jsonable(actions: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -7,8 +7,10 @@ the input of a notebook widget that reaches it through the kernel's tunnel."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import os
 import struct
 import zipfile
 from pathlib import Path
@@ -176,6 +178,7 @@ def test_bad_requests_are_refused_with_what_to_do(server, desk, tmp_path):
         ({"name": "a", "path": "b"}, 400, "either"),
         ({"path": "/etc/recording"}, 400, "root directory"),
         ({"path": "../outside"}, 400, "root directory"),
+        ({"path": "."}, 400, "not an empty folder"),  # the root directory itself: its files stay untouched
         ({"max_bytes": 1 << 40}, 429, "recording_max_bytes"),
         ({"max_bytes": 10}, 400, "max_bytes"),
         ({"fps": 1000}, 400, "fps"),
@@ -204,6 +207,32 @@ def test_bad_requests_are_refused_with_what_to_do(server, desk, tmp_path):
     assert recordings(server, "/taken/files/meta.json").status_code == 200
     assert recordings(server, "/taken/files/meta.json", headers={"Authorization": ""}).status_code in (302, 403)
     assert recordings(server, "/taken", "DELETE").status_code == 204
+
+
+def test_downloads_at_once_are_limited(server, tmp_path):
+    """MAX_DOWNLOADS zips stream at once (each held open here by a client that reads nothing: a slow browser); the
+    next is told to try again (429) and gets its zip once one ended."""
+    from jupyter_desktop.server.recordings import MAX_DOWNLOADS
+
+    desktop_id = server.api("POST", json={"profile": "none", "width": 640, "height": 400}).json()["id"]
+    try:
+        assert server.api("POST", f"/{desktop_id}/recording", json={"name": "big", "video": False}).status_code == 201
+        assert server.api("DELETE", f"/{desktop_id}/recording").status_code == 200
+    finally:
+        server.api("DELETE", f"/{desktop_id}")
+    # a recording's video can be hundreds of MB: more than the sockets' buffers hold
+    (server.root / "desktop-recordings" / "big" / "video.mp4").write_bytes(os.urandom(64 << 20))
+    url = server.url + "desktop/api/recordings/big/download"
+    with contextlib.ExitStack() as stack:
+        client = stack.enter_context(httpx.Client(headers=server.auth, timeout=60))
+        for _ in range(MAX_DOWNLOADS):
+            assert stack.enter_context(client.stream("GET", url)).status_code == 200
+        refused = httpx.get(url, headers=server.auth, timeout=60)
+        assert refused.status_code == 429 and "MAX_DOWNLOADS" in refused.json()["message"], refused.text
+    done = eventually(lambda: (r := recordings(server, "/big/download")).status_code == 200 and r, what="a download once the others ended")
+    with zipfile.ZipFile(io.BytesIO(done.content)) as archive:
+        assert archive.read("big/video.mp4") == (server.root / "desktop-recordings" / "big" / "video.mp4").read_bytes()
+    assert recordings(server, "/big", "DELETE").status_code == 204
 
 
 def test_deleting_the_desktop_ends_its_recording(server, tmp_path):

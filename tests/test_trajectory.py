@@ -172,6 +172,14 @@ def test_one_recording_at_a_time_and_folder_reuse(desk: Desktop, tmp_path: Path)
             desk.record(tmp_path / "two")
     with pytest.raises(InvalidInputError, match="already holds a recording"):
         desk.record(tmp_path / "one")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "video.mp4").write_text("the user's own file")
+    with pytest.raises(InvalidInputError, match="not an empty folder"):
+        desk.record(tmp_path / "mine")  # it would write over video.mp4
+    assert (tmp_path / "mine" / "video.mp4").read_text() == "the user's own file"
+    (tmp_path / "empty").mkdir()
+    with desk.record(tmp_path / "empty", video=False):
+        pass
 
 
 def test_closing_the_desktop_ends_the_recording(tmp_path: Path) -> None:

@@ -24,9 +24,9 @@ Routes (all behind Jupyter's auth, like every route of the extension)::
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import json
-import queue
 import re
 import shutil
 import threading
@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from jupyter_server.base.handlers import AuthenticatedFileHandler
 from tornado import web
+from tornado.iostream import StreamClosedError
 from tornado.ioloop import PeriodicCallback
 
 from .._loop import LoopCaller
@@ -54,6 +55,8 @@ CHECK_EVERY = 1.0  # seconds between looks at whether a recording's desktop stil
 MAX_LISTED = 1000  # recordings the list shows (newest first)
 MAX_STEPS = 10_000  # steps one GET of a recording returns (?offset, ?limit page through more)
 ZIP_CHUNK = 1 << 20
+ZIP_STALL = 120.0  # seconds the packing of a download may take between two chunks (a stuck disk)
+MAX_DOWNLOADS = 8  # zips being streamed at once (each packs on a thread of its own)
 OPTIONS = {"name", "path", "every", "video", "fps", "max_bytes", "settle", "cpu"}
 
 
@@ -317,12 +320,25 @@ class RecordingFileHandler(AuthenticatedFileHandler):
 
 
 class _Pipe:
-    """A file object for ZipFile on a thread: each write goes into a bounded queue the handler drains."""
+    """A file object for ZipFile on its own thread: each MiB written goes into a small asyncio queue the handler
+    drains on the loop (the thread waits while it is full: the browser's pace; no executor thread is held)."""
 
-    def __init__(self) -> None:
-        self.chunks: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=8)
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.chunks: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue(maxsize=4)
         self.buffer = bytearray()
         self.cancelled = threading.Event()
+
+    def put(self, item: bytes | BaseException | None) -> None:
+        future = asyncio.run_coroutine_threadsafe(self.chunks.put(item), self.loop)
+        while not self.cancelled.is_set():
+            try:
+                future.result(0.5)
+                return
+            except concurrent.futures.TimeoutError:
+                continue
+        future.cancel()
+        raise OSError("the download was cancelled")
 
     def write(self, data: bytes) -> int:
         if self.cancelled.is_set():
@@ -335,12 +351,7 @@ class _Pipe:
     def flush(self) -> None:
         if self.buffer:
             chunk, self.buffer = bytes(self.buffer), bytearray()
-            while not self.cancelled.is_set():
-                try:
-                    self.chunks.put(chunk, timeout=0.5)
-                    return
-                except queue.Full:
-                    continue
+            self.put(chunk)
 
 
 def _zip(folder: Path, pipe: _Pipe) -> None:
@@ -355,16 +366,13 @@ def _zip(folder: Path, pipe: _Pipe) -> None:
         end: bytes | BaseException | None = None
     except BaseException as exc:  # noqa: BLE001 - told to the handler
         end = exc
-    while not pipe.cancelled.is_set():
-        try:
-            pipe.chunks.put(end, timeout=0.5)
-            return
-        except queue.Full:
-            continue
+    with contextlib.suppress(OSError):
+        pipe.put(end)
 
 
 class RecordingDownloadHandler(DesktopAPIHandler):
     QUIET = frozenset({"get"})
+    downloads = 0  # under way on this server
 
     @api
     async def get(self, name: str) -> None:
@@ -372,23 +380,29 @@ class RecordingDownloadHandler(DesktopAPIHandler):
         folder = recordings.path(name)
         if recordings._live(folder) is not None:
             raise DesktopError(f"recording {name!r} is under way (its video is not finished); stop it first")
+        if RecordingDownloadHandler.downloads >= MAX_DOWNLOADS:
+            raise LimitError(f"{MAX_DOWNLOADS} recordings are being downloaded from this server already (MAX_DOWNLOADS); try again shortly")
+        RecordingDownloadHandler.downloads += 1
         self.set_header("Content-Type", "application/zip")
         self.set_header("Content-Disposition", f'attachment; filename="{name}.zip"')
         self.set_header("Cache-Control", "no-store")
-        pipe = _Pipe()
+        pipe = _Pipe(asyncio.get_running_loop())
         thread = threading.Thread(target=_zip, args=(folder, pipe), name="jupyter-desktop-zip", daemon=True)
-        thread.start()
         try:
+            thread.start()
             while True:
-                chunk = await asyncio.to_thread(pipe.chunks.get)
+                chunk = await asyncio.wait_for(pipe.chunks.get(), ZIP_STALL)
                 if chunk is None:
                     break
                 if isinstance(chunk, BaseException):
                     raise web.HTTPError(500, f"cannot pack {name}: {chunk}") from None  # mid-stream: the body breaks off
                 self.write(chunk)
                 await self.flush()
+        except StreamClosedError:  # the browser went away
+            return
         finally:
             pipe.cancelled.set()
+            RecordingDownloadHandler.downloads -= 1
         self.finish()
 
 
