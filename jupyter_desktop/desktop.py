@@ -25,7 +25,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from PIL import Image
 
@@ -34,7 +34,7 @@ from .backends.base import DesktopSpec, LaunchedProcess, RunResult
 from .errors import DesktopClosedError, InvalidInputError
 from .manager import DesktopManager
 from .protocols import DesktopHub, DesktopSession
-from .remote import RemoteRecorder, ServerHub, find_server
+from .remote import RemoteRecorder, RemoteSession, ServerHub, find_server
 from .session import Session, Window
 from .trajectory import DEFAULT_MAX_BYTES, Recorder
 
@@ -570,15 +570,16 @@ class Desktop:
             raise DesktopClosedError("this Desktop was closed; start a new one with Desktop()")
         if self._recorder is not None and self._recorder.recording:
             raise InvalidInputError(f"this desktop is already recording into {self._recorder.path}; stop() that one first")
-        if max_bytes is None and not self._server_side:
-            max_bytes = DEFAULT_MAX_BYTES
-        options = {"every": every, "video": video, "fps": fps, "max_bytes": max_bytes, "settle": settle, "cpu": cpu}
         if self._server_side:  # the server records: it sees every viewer's input too
+            options = {"every": every, "video": video, "fps": fps, "max_bytes": max_bytes, "settle": settle, "cpu": cpu}
             recorder: Recorder | RemoteRecorder = RemoteRecorder(
-                self._session, self._runner, path, on_stop=self._recording_stopped, **options  # type: ignore[arg-type]
+                cast(RemoteSession, self._session), self._runner, path, on_stop=self._recording_stopped, **options
             )
         else:
-            recorder = Recorder(self._session, self._runner, path, on_stop=self._recording_stopped, **options)
+            recorder = Recorder(
+                self._session, self._runner, path, on_stop=self._recording_stopped,
+                every=every, video=video, fps=fps, max_bytes=DEFAULT_MAX_BYTES if max_bytes is None else max_bytes, settle=settle, cpu=cpu,
+            )  # fmt: skip
         self._recorder = recorder
         if self._view is not None:
             self._view.refresh()  # the toolbar's record button

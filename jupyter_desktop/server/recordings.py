@@ -356,7 +356,7 @@ class _Pipe:
 
 def _zip(folder: Path, pipe: _Pipe) -> None:
     try:
-        with zipfile.ZipFile(pipe, "w") as archive:  # type: ignore[arg-type]  # unseekable: data descriptors
+        with zipfile.ZipFile(pipe, "w") as archive:  # type: ignore[call-overload]  # unseekable: data descriptors
             for file in sorted(folder.rglob("*")):
                 if not file.is_file() or file.is_symlink() or file.name.endswith(".tmp"):
                     continue
