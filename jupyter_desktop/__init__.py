@@ -10,6 +10,7 @@
 from .backends.base import DesktopSpec, RunResult
 from .desktop import Desktop, Process
 from .errors import (
+    ActionDeniedError,
     DesktopBusyError,
     DesktopClosedError,
     DesktopError,
@@ -23,6 +24,7 @@ from .errors import (
     RFBAuthError,
     RFBError,
     RFBProtocolError,
+    TakenOverError,
 )
 from .trajectory import Recorder, Step, Trajectory
 from .xtools import Window
@@ -63,6 +65,8 @@ __all__ = [
     "Step",
     "Trajectory",
     "DesktopError",
+    "ActionDeniedError",
+    "TakenOverError",
     "DesktopClosedError",
     "DesktopNotFoundError",
     "DesktopStartError",

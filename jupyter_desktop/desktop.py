@@ -17,6 +17,7 @@ import builtins
 import contextlib
 import os
 import functools
+import getpass
 import io
 import math
 import re
@@ -31,7 +32,8 @@ from PIL import Image
 
 from ._loop import LoopThread, loop_thread
 from .backends.base import DesktopSpec, LaunchedProcess, RunResult
-from .errors import DesktopClosedError, InvalidInputError
+from .errors import ActionDeniedError, DesktopClosedError, InvalidInputError, TakenOverError
+from .gate import check_policy, verdicts
 from .manager import DesktopManager
 from .protocols import DesktopHub, DesktopSession
 from .remote import RemoteRecorder, RemoteSession, ServerHub, find_server
@@ -159,6 +161,11 @@ class Files:
         return self._desktop._call(self._desktop._session.list_files(path))
 
 
+def _kinds(actions: Sequence[Mapping[str, Any]]) -> str:
+    kinds = [str(a.get("action")) for a in actions]
+    return ", ".join(dict.fromkeys(kinds))
+
+
 class Desktop:
     """A live Linux desktop you can see and drive.
 
@@ -170,8 +177,9 @@ class Desktop:
     ``profile``: ``"openbox"`` (light, default), ``"xfce"`` (panel, file manager, terminal), ``"none"``
     (no window manager), or a command to run as the session. ``env`` is added to every program's
     environment on the desktop. ``opengl=True`` gives apps OpenGL (GLX, software-rendered); it is off by
-    default because it costs about 50 MiB of memory. Use it as a context manager, or call :meth:`close`; whatever happens,
-    the desktop does not outlive this Python process.
+    default because it costs about 50 MiB of memory. ``approve`` is the approval policy every input call passes
+    (:attr:`approve`: ``"ask"`` asks a person in the widget or the viewer). Use it as a context manager, or call
+    :meth:`close`; whatever happens, the desktop does not outlive this Python process.
     """
 
     def __init__(
@@ -186,7 +194,9 @@ class Desktop:
         opengl: bool = False,
         backend: str | None = None,
         timeout: float = 120.0,
+        approve: Any = None,
     ) -> None:
+        check_policy(approve)  # before a desktop starts
         spec = DesktopSpec(
             profile=profile if isinstance(profile, str) else tuple(profile),
             width=width,
@@ -199,6 +209,7 @@ class Desktop:
         runner = loop_thread()
         hub = find_hub(runner)
         self._adopt(runner, hub, runner.call(hub.create(spec, backend), timeout), owned=True)
+        self.approve = approve
 
     def _adopt(self, runner: LoopThread, hub: DesktopHub, session: DesktopSession, owned: bool) -> None:
         """Set up around a session. ``owned``: garbage collection of this object may stop the desktop."""
@@ -211,6 +222,13 @@ class Desktop:
         self._screen: tuple[int, int] = (0, 0)  # screen size when the mapping was set
         self._view: Any = None  # the notebook widget, made on first display
         self._recorder: Recorder | RemoteRecorder | None = None  # the recording under way (record())
+        self._approve: Any = None  # the approval policy (approve)
+        self._approved_kinds: set[str] = set()  # kinds a person (or the policy) approved "always"
+        #: An agent's input while a person holds the desktop: "wait" (up to ``control_timeout`` s) or "raise".
+        self.when_taken_over = "wait"
+        self.control_timeout = 3600.0
+        #: Seconds an "ask" waits for a person's answer; then the action is denied.
+        self.approval_timeout = 120.0
         self.id = session.id
         self._finalizer = weakref.finalize(self, _drop_later, runner, functools.partial(hub.drop, session, owned))
         self._finalizer.atexit = False
@@ -245,12 +263,77 @@ class Desktop:
         self._perform(list(actions))
 
     def _perform(self, actions: builtins.list[Any]) -> None:
-        """Every input goes here: sent, and recorded as an ``agent`` step while :meth:`record` runs."""
+        """Every input goes here: through the gate (a person holding the desktop, the approval policy), sent, and
+        recorded as an ``agent`` step while :meth:`record` runs."""
+        self._gate(actions)
         recorder = self._recorder
         if not isinstance(recorder, Recorder):  # none, or the server records (it sees the batch itself)
             self._call(self._session.perform(actions), None)
         else:
             recorder._around(actions, lambda: self._call(self._session.perform(actions), None))
+
+    # ------------------------------------------------------------------ a person in the loop
+
+    @property
+    def approve(self) -> Any:
+        """The approval policy every input call passes (:mod:`jupyter_desktop.gate`): None (all goes through), a
+        callable ``(action) -> True | False | "always" | "ask"``, ``"ask"`` (a person answers in the widget or the
+        viewer: approve once, always for that kind, deny), ``"deny-typing"``, or rules by kind such as
+        ``{"type": "ask", "*": "allow"}``. A refusal raises :class:`ActionDeniedError` and sends nothing."""
+        return self._approve
+
+    @approve.setter
+    def approve(self, policy: Any) -> None:
+        self._approve = check_policy(policy)
+        self._approved_kinds = set()
+
+    @property
+    def control(self) -> dict[str, Any]:
+        """Who holds the desktop ("agent", or "person" and by whom) and the approvals waiting for a person."""
+        return self._call(self._session.control())
+
+    def take_over(self) -> None:
+        """Take the desktop from the agent: its input calls wait until :meth:`hand_back` (or raise
+        :class:`TakenOverError`, with ``when_taken_over = "raise"``); a person's own input never waits. The
+        widget's and the viewer's hand button do the same."""
+        self._call(self._session.take_over(getpass.getuser()))
+
+    def hand_back(self) -> None:
+        """Give the desktop back to the agent."""
+        self._call(self._session.hand_back(getpass.getuser()))
+
+    def _gate(self, actions: builtins.list[Any]) -> None:
+        when = self.when_taken_over
+        if when not in ("wait", "raise"):
+            raise InvalidInputError(f"when_taken_over must be 'wait' or 'raise', not {when!r}")
+        wait = self.control_timeout if when == "wait" else 0.0
+        if not self._call(self._session.wait_for_control(wait), wait + 60):
+            holder = self._call(self._session.control()).get("by") or "a person"
+            raise TakenOverError(
+                f"{holder} holds desktop {self.id}" + (f" and did not hand it back within {wait:g} s (control_timeout)" if wait else
+                                                       ": the agent's input is refused while it does (when_taken_over = 'raise')")
+            )
+        if self._approve is None:
+            return
+        dicts = [a for a in actions if isinstance(a, Mapping)]
+        said = verdicts(self._approve, dicts, self._approved_kinds)
+        denied = [a for a, v in zip(dicts, said) if v == "deny"]
+        if denied:
+            raise ActionDeniedError(f"the approval policy refuses {_kinds(denied)}: nothing was sent")
+        for a, v in zip(dicts, said):
+            if v == "always":
+                self._approved_kinds.add(str(a.get("action")))
+        asked = [a for a, v in zip(dicts, said) if v == "ask"]
+        if not asked:
+            return
+        answer = self._call(self._session.ask(asked, self.approval_timeout), self.approval_timeout + 60)
+        decision = answer.get("decision")
+        if decision == "always":
+            self._approved_kinds.update(str(a.get("action")) for a in asked)
+        elif decision != "approve":
+            by = f" by {answer['by']}" if answer.get("by") else ""
+            why = f"no answer within {self.approval_timeout:g} s (approval_timeout)" if decision == "timeout" else f"denied{by}"
+            raise ActionDeniedError(f"{_kinds(asked)}: {why}; nothing was sent")
 
     def _to_screen(self, x: float | None, y: float | None) -> tuple[int | None, int | None]:
         if x is None and y is None:

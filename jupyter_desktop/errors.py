@@ -85,6 +85,16 @@ class RecordingLimitError(DesktopError):
     cleanly and what it wrote is valid; the message names the limit."""
 
 
+class ActionDeniedError(DesktopError):
+    """The approval policy, or a person asked by it, refused an action (``Desktop.approve``): nothing was sent.
+    An agent adapter hands it to the model as an error result."""
+
+
+class TakenOverError(DesktopError):
+    """A person holds the desktop (``take_over``): agent input waits until it is handed back, or raises this when
+    the caller chose so (``Desktop.when_taken_over = "raise"``) or the wait ran out."""
+
+
 class RFBError(DesktopError):
     """The RFB (VNC) connection failed."""
 
@@ -111,6 +121,8 @@ BY_NAME: dict[str, type[Exception]] = {
         LimitError,
         MissingDependencyError,
         RecordingLimitError,
+        ActionDeniedError,
+        TakenOverError,
         RFBError,
         RFBProtocolError,
         RFBAuthError,

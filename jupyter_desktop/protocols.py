@@ -102,6 +102,29 @@ class DesktopSession(Protocol):
 
     async def window_command(self, window_id: int, what: str) -> None: ...
 
+    # ---- a person in the loop (jupyter_desktop.gate); ``by``: the server sets it to the caller's Jupyter user
+    async def control(self) -> dict[str, Any]:
+        """Who holds the desktop (holder "agent" or "person", by whom, since) and the approvals waiting."""
+
+    async def watch(self, version: int = -1, timeout: float = 30.0) -> dict[str, Any]:
+        """control() once its version differs from ``version`` (a long-poll for pages), or after ``timeout`` s."""
+
+    async def take_over(self, by: str = "") -> dict[str, Any]:
+        """A person takes the desktop: agent input waits until hand_back() (a person's own input never waits)."""
+
+    async def hand_back(self, by: str = "") -> dict[str, Any]:
+        """Give the desktop back to the agent."""
+
+    async def wait_for_control(self, timeout: float = 3600.0) -> bool:
+        """True once the agent holds the desktop (at once if it does), False if ``timeout`` came first."""
+
+    async def ask(self, actions: Sequence[Mapping[str, Any]], timeout: float = 120.0) -> dict[str, Any]:
+        """Ask a person to approve ``actions`` (the widget's and the viewer's card); their answer: decision
+        approve, always, deny or timeout, and by whom."""
+
+    async def decide(self, request: int, decision: str, by: str = "") -> dict[str, Any]:
+        """A person's answer to a waiting approval: approve, always (its kinds from now on) or deny."""
+
 
 @runtime_checkable
 class DesktopHub(Protocol):

@@ -46,6 +46,7 @@ from .errors import (
 )
 from .rfb import RFBClient
 from .rfb.connect import WebSocketRefused, open_websocket_streams
+from .gate import MAX_CONTROL_WAIT
 from .screen import RFBScreen
 from .trajectory import Step, Trajectory
 from .xtools import Window
@@ -179,7 +180,10 @@ def _forward(name: str, signature: inspect.Signature) -> Any:
 
     async def call(self: RemoteSession, *args: Any, **kwargs: Any) -> Any:
         arguments = wire.check_args(name, kwargs, args)  # the server checks the same: fail here, without a trip
-        data = await self._request("POST", f"call/{name}", json={"args": arguments})
+        # an operation that waits (a long-poll, a person's answer) has its own timeout: the request's is longer
+        waits = arguments.get("timeout")
+        timeout = waits + 30 if isinstance(waits, (int, float)) and not isinstance(waits, bool) else None
+        data = await self._request("POST", f"call/{name}", json={"args": arguments}, timeout=timeout)
         return wire.decode_result(name, data["result"], lambda process: RemoteProcess(self, process))
 
     call.__name__ = call.__qualname__ = name
@@ -399,6 +403,26 @@ class RemoteSession(RFBScreen):
     async def recording_info(self) -> dict[str, Any]:
         return await self._request("GET", "recording")
 
+    # ------------------------------------------------------------------ a person in the loop
+
+    async def wait_for_control(self, timeout: float = 3600.0) -> bool:
+        """True once the agent holds the desktop. Asked of the server each time (one request, ~1 ms here: a
+        take-over the server has answered is always seen); while a person holds it, the server's ``watch``
+        long-poll says when that changes."""
+        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 0 <= timeout <= MAX_CONTROL_WAIT:
+            raise InvalidInputError(f"timeout must be a number of seconds in 0..{MAX_CONTROL_WAIT:g}, not {timeout!r:.40}")
+        state = await self._forwarded("control")
+        deadline = time.monotonic() + timeout
+        while state.get("holder", "agent") != "agent":
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            state = await self._forwarded("watch", version=state.get("version", -1), timeout=min(remaining, 30.0))
+        return True
+
+    async def _forwarded(self, name: str, **kwargs: Any) -> Any:
+        return await _FORWARDED[name](self, **kwargs)
+
     async def pointer_position(self) -> tuple[int, int]:
         data = await self._request("GET", "pointer")
         return data["x"], data["y"]
@@ -538,6 +562,7 @@ class RemoteRecorder:
 
 # Every operation the Protocol declares that RemoteSession does not implement itself (over RFB, or on its own
 # REST route) goes through the server's generic route: a new operation needs nothing here.
+_FORWARDED: dict[str, Any] = {name: _forward(name, signature) for name, signature in wire.operations().items()}
 for _name, _signature in wire.operations().items():
     if _name not in vars(RemoteSession):
         setattr(RemoteSession, _name, _forward(_name, _signature))

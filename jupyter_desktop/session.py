@@ -23,7 +23,9 @@ from .errors import (
     InvalidInputError,
     MissingDependencyError,
     RFBError,
+    TakenOverError,
 )
+from .gate import Gate
 from .rfb import RFBClient
 from .rfb.connect import open_streams
 from .screen import RFBScreen, check_clipboard_text, check_region
@@ -47,6 +49,7 @@ _LIST_SCRIPT = (
 )
 _FILE_TYPES = {"f": "file", "d": "directory", "l": "link"}
 MAX_TIMEOUT = 3600.0  # seconds a command may run
+AGENT_WAIT = 600.0  # seconds a batch from the server's own callers (REST, MCP) waits for a person to hand back
 
 class Session(RFBScreen):
     """A desktop: its spec, backend, RFB client and lifecycle (starting → running → stopped/error)."""
@@ -66,6 +69,10 @@ class Session(RFBScreen):
         #: The server's recording of this desktop, while one is under way: input it sends (``perform``) is an
         #: ``agent`` step of it, with the error if it failed.
         self.recorder: Recorder | None = None
+        #: Where approvals and changes of control are noted when the recording is not the server's (an in-process
+        #: Desktop's own recording, which records its input calls itself).
+        self.audit: Recorder | None = None
+        self.gate = Gate(self._gate_event)  # who holds the desktop, the approvals waiting (a person in the loop)
         self._init_screen()
         self._death_task: asyncio.Task[None] | None = None
 
@@ -231,7 +238,11 @@ class Session(RFBScreen):
     # ------------------------------------------------------------------ input
 
     async def perform(self, actions: Sequence[Mapping[str, Any]]) -> None:
-        """Send a batch of actions (:meth:`RFBScreen.perform`); an ``agent`` step while the server records."""
+        """Send a batch of actions (:meth:`RFBScreen.perform`) once the agent holds the desktop (a person who took
+        it over hands it back: ``AGENT_WAIT`` s at most, then TakenOverError); an ``agent`` step while the server
+        records."""
+        if not await self.gate.wait_for_control(AGENT_WAIT):
+            raise TakenOverError(f"{self.gate.by} holds desktop {self.id} and did not hand it back within {AGENT_WAIT:g} s")
         recorder = self.recorder
         if recorder is None or not recorder.recording:
             return await super().perform(actions)
@@ -245,6 +256,35 @@ class Session(RFBScreen):
             raise
         finally:
             recorder.note(actions, "agent", began=began, before=before, duration=round(time.monotonic() - start, 4), error=error)
+
+    # ------------------------------------------------------------------ a person in the loop
+
+    async def control(self) -> dict[str, Any]:
+        return self.gate.state()
+
+    async def watch(self, version: int = -1, timeout: float = 30.0) -> dict[str, Any]:
+        return await self.gate.watch(version, timeout)
+
+    async def take_over(self, by: str = "") -> dict[str, Any]:
+        return self.gate.take_over(by)
+
+    async def hand_back(self, by: str = "") -> dict[str, Any]:
+        return self.gate.hand_back(by)
+
+    async def wait_for_control(self, timeout: float = 3600.0) -> bool:
+        return await self.gate.wait_for_control(timeout)
+
+    async def ask(self, actions: Sequence[Mapping[str, Any]], timeout: float = 120.0) -> dict[str, Any]:
+        return await self.gate.ask(actions, timeout)
+
+    async def decide(self, request: int, decision: str, by: str = "") -> dict[str, Any]:
+        return self.gate.decide(request, decision, by)
+
+    def _gate_event(self, kind: str, detail: dict[str, Any]) -> None:
+        """Approvals and changes of control are steps of the recording under way (the audit)."""
+        recorder = self.recorder or self.audit
+        if recorder is not None and recorder.recording and kind != "withdrawn":
+            recorder.note([{"action": kind, **detail}], "control" if kind in ("take_over", "hand_back") else "approval")
 
     async def pointer_position(self) -> tuple[int, int]:
         """Where the pointer really is (a person may have moved it in the browser)."""

@@ -24,7 +24,11 @@ A step::
      "time": 1718000000.123,        # Unix time it began
      "t": 1.234,                    # seconds since the recording began (the position in the video)
      "source": "agent",             # agent: a Desktop call (any program); human: a person's input;
-                                    # periodic: the screen every ``every`` seconds (when it changed)
+                                    # periodic: the screen every ``every`` seconds (when it changed);
+                                    # approval: an agent asked a person / their answer ({"action": "ask" |
+                                    # "decide", "request", "actions" | "decision", "by"}); control: a person
+                                    # took the desktop over / handed it back ({"action": "take_over" |
+                                    # "hand_back", "by"}) (jupyter_desktop.gate)
      "actions": [{"action": "click", "x": 10, "y": 20, ...}],   # the JSON action vocabulary
                                     # (jupyter_desktop.actions), screen pixels; [] for a periodic step
      "before": "screens/9f2c....png",   # the screen as the step began (null for a periodic step)
@@ -92,7 +96,7 @@ if TYPE_CHECKING:
 __all__ = ["Step", "Recorder", "Trajectory", "ViewerInput", "RecordingLimitError", "SOURCES", "DEFAULT_MAX_BYTES"]
 
 FORMAT = 1
-SOURCES = ("agent", "human", "periodic")
+SOURCES = ("agent", "human", "periodic", "approval", "control")
 DEFAULT_MAX_BYTES = 2 << 30  # 2 GiB a recording
 DEFAULT_FPS = 10.0
 DEFAULT_CPU = 0.04  # the video's CPU budget, a share of one core (ffmpeg, the thread feeding it): ~5 % in all
@@ -1043,7 +1047,7 @@ class Trajectory:
         copied: set[str] = set()
         with open(out / "data.jsonl", "w", encoding="utf-8") as f:
             for step in self.steps:
-                if step.source == "periodic" or step.before is None or step.after is None:
+                if step.source not in ("agent", "human") or step.before is None or step.after is None:
                     continue
                 record: dict[str, Any] = {"id": f"{self.path.name}-{step.step}", "source": step.source}
                 for key in ("before", "after"):

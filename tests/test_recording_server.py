@@ -125,7 +125,7 @@ def test_a_person_and_a_program_recorded_by_the_server(server, desk, tmp_path):
     summary = server.api("DELETE", f"/{desktop_id}/recording").json()
     assert summary["recording"] is False and summary["error"] is None and summary["stopped"] == "stop()"
     assert processes_writing(folder) == []
-    assert server.api("GET", f"/{desktop_id}/recording").status_code == 404
+    assert server.api("GET", f"/{desktop_id}/recording").status_code == 204
 
     t = Trajectory(folder)
     acted = sorted((s for s in t.steps if s.source != "periodic"), key=lambda s: s.time)
@@ -189,7 +189,7 @@ def test_bad_requests_are_refused_with_what_to_do(server, desk, tmp_path):
         response = server.api("POST", api, json=body)
         assert response.status_code == status and words in response.json()["message"], (body, response.status_code, response.text)
     assert not any(p.name == "up" for p in server.root.parent.iterdir())
-    assert server.api("GET", api).status_code == 404
+    assert server.api("GET", api).status_code == 204  # not recording
     stop = server.api("DELETE", api)
     assert stop.status_code == 404 and "not recording" in stop.json()["message"]
     assert server.api("POST", "/nope/recording", json={}).status_code == 404

@@ -121,14 +121,9 @@ export class DesktopApi {
   setClipboard(id, text) {
     return this.request("PUT", paths.clipboard(id), { text });
   }
-  /** The desktop's recording under way, or null when it is not recording. */
-  async recording(id) {
-    try {
-      return await this.request("GET", paths.recording(id));
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 404 && err.body && /not recording/.test(err.body.message || "")) return null;
-      throw err;
-    }
+  /** The desktop's recording under way, or null when it is not recording (204). */
+  recording(id) {
+    return this.request("GET", paths.recording(id));
   }
   /** Start recording (the server's recordings folder); options: name, every, video ... (openapi.yaml). */
   startRecording(id, options = {}) {

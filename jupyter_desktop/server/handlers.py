@@ -36,6 +36,7 @@ from ..errors import (
     LimitError,
     MissingDependencyError,
     RFBError,
+    TakenOverError,
 )
 from .. import wire
 from ..session import Session
@@ -55,6 +56,7 @@ _STATUS: list[tuple[type[BaseException], int]] = [
     (DesktopBusyError, 429),
     (LimitError, 429),
     (DesktopClosedError, 409),
+    (TakenOverError, 423),
     (MissingDependencyError, 503),
     (DesktopStartError, 503),
     (TimeoutError, 504),
@@ -344,6 +346,8 @@ class CallHandler(DesktopAPIHandler):
         body = self.body()
         _fields(body, {"args"})
         args = wire.check_args(op, body.get("args", {}))
+        if "by" in wire.operations()[op].parameters:  # who a person is, the server says: the caller's login
+            args["by"] = getattr(self.current_user, "username", "") or ""
         result = await getattr(self.session(desktop_id), op)(**args)
         self.reply({"result": wire.encode_result(op, result)})
 

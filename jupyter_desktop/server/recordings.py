@@ -12,7 +12,7 @@ Routes (all behind Jupyter's auth, like every route of the extension)::
     POST   desktop/api/desktops/<id>/recording      start  {"name" | "path", "every", "video", "fps", "max_bytes",
                                                     "settle", "cpu"} (``Recorder``'s options); ``path``: a folder
                                                     under the server's root directory
-    GET    desktop/api/desktops/<id>/recording      the desktop's recording under way (404: none)
+    GET    desktop/api/desktops/<id>/recording      the desktop's recording under way (204: none)
     DELETE desktop/api/desktops/<id>/recording      stop it; its summary
     GET    desktop/api/recordings                   every recording in the folder, newest first
     GET    desktop/api/recordings/<name>            one: its summary, meta.json and steps (?offset, ?limit)
@@ -255,8 +255,10 @@ class DesktopRecordingHandler(DesktopAPIHandler):
     async def get(self, desktop_id: str) -> None:
         self.session(desktop_id)
         recorder = self.recordings.recorder(desktop_id)
-        if recorder is None:
-            raise DesktopNotFoundError(f"desktop {desktop_id} is not recording")
+        if recorder is None:  # not recording: no content (a page asks this whenever it connects; not an error)
+            self.set_status(204)
+            self.finish()
+            return
         self.reply(self.recordings.summary(recorder.path))
 
     @api

@@ -75,7 +75,7 @@ def test_a_person_recorded_through_the_viewer(page, server: JupyterServer, tmp_p
         record.click()
         page.wait_for_selector("button.jd-record[aria-pressed=false]", timeout=60000)
         assert "Recorded" in page.inner_text(".jd-note")
-        assert server.api("GET", f"/{desktop_id}/recording").status_code == 404
+        assert server.api("GET", f"/{desktop_id}/recording").status_code == 204  # not recording
 
         folder = server.root / "desktop-recordings" / name
         t = Trajectory(folder)
