@@ -121,6 +121,11 @@ export class DesktopApi {
   setClipboard(id, text) {
     return this.request("PUT", paths.clipboard(id), { text });
   }
+  /** A session operation (GET .../call lists them: watch, take_over, decide ...): its result. */
+  async call(id, op, args = {}) {
+    const data = await this.request("POST", paths.call(id, op), { args });
+    return data && typeof data === "object" ? data.result : data;
+  }
   /** The desktop's recording under way, or null when it is not recording (204). */
   recording(id) {
     return this.request("GET", paths.recording(id));

@@ -30,6 +30,7 @@ export const paths = {
   clipboard: (id) => `desktop/api/desktops/${enc(id)}/clipboard`,
   screenshot: (id, format = "png") => `desktop/api/desktops/${enc(id)}/screenshot?format=${enc(format)}`,
   vnc: (id) => `desktop/api/desktops/${enc(id)}/vnc`,
+  call: (id, op) => `desktop/api/desktops/${enc(id)}/call/${enc(op)}`,
   recording: (id) => `desktop/api/desktops/${enc(id)}/recording`,
   recordings: () => "desktop/api/recordings",
   recordingItem: (name) => `desktop/api/recordings/${enc(name)}`,

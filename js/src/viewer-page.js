@@ -11,6 +11,7 @@ import { createClipboardPanel } from "./clipboard.js";
 import { DesktopConnection, SCALE_MODES } from "./connection.js";
 import { download, h, icon, showLastFrame } from "./dom.js";
 import { formatProfile } from "./format.js";
+import { createGate } from "./gate.js";
 import { icons } from "./icons.js";
 import { createButton, createRecordButton, createSelect, createStatus, createToolbar, describeState } from "./toolbar.js";
 import { listUrl, wsUrl } from "./urls.js";
@@ -172,10 +173,13 @@ export function mountViewer(root, config, { RFB, WebSocket, api = new DesktopApi
   };
   cleanups.push(() => clearTimeout(noteTimer));
   const record = createRecordButton({ api, id, say, icon: icons.record });
+  // a person in the loop: the agent's approvals as cards over the screen, take over / hand back
+  const gate = createGate({ api, id, stage, canvas: () => screen.querySelector("canvas"), say });
+  cleanups.push(() => gate.dispose());
 
   const toolbar = createToolbar(
-    [back, h("span", { class: "jd-heading" }, name, info), status.el],
-    [clipButton, viewOnlyButton, scaleSelect, record.el, shotButton, fullButton],
+    [back, h("span", { class: "jd-heading" }, name, info), status.el, gate.badge],
+    [clipButton, viewOnlyButton, scaleSelect, gate.takeOver, record.el, shotButton, fullButton],
   );
   stage.append(note);
   root.append(toolbar, stage);
@@ -205,6 +209,9 @@ export function mountViewer(root, config, { RFB, WebSocket, api = new DesktopApi
     if (state.phase === "connected") {
       connection.focus();
       record.sync(); // a recording started elsewhere (a kernel, another page) shows here
+      gate.start();
+    } else if (state.phase === "stopped") {
+      gate.stop();
     }
   });
   connection.addEventListener("desktop", (e) => {
@@ -275,6 +282,7 @@ export function mountViewer(root, config, { RFB, WebSocket, api = new DesktopApi
     else download(api.screenshotUrl(id, "png"), filename); // not connected: let the server take it
   }
 
+  listen(window, "resize", () => gate.redraw());
   listen(window, "pagehide", () => connection.close());
   listen(window, "pageshow", (e) => e.persisted && connection.retryNow()); // back from the bfcache
   connection.start();

@@ -10,6 +10,7 @@ import { DesktopApi } from "./api.js";
 import { DesktopConnection } from "./connection.js";
 import { download, h, icon, showLastFrame } from "./dom.js";
 import { statusTone } from "./format.js";
+import { createGate } from "./gate.js";
 import { icons } from "./icons.js";
 import { createButton } from "./toolbar.js";
 import { isRelativePath, jupyterPage, Transport } from "./transport.js";
@@ -226,6 +227,19 @@ export function renderDesktopView({ model, el, RFB, WebSocket, tunnel, doc = doc
   root.append(toolbar, stage);
   el.appendChild(root);
 
+  // A person in the loop, for a desktop the server holds (the page reaches its REST API): the agent's approvals
+  // as cards over the screen, take over / hand back. The kernel cannot hear this view while a cell runs (its comm
+  // waits for the cell), so the answers go to the server, which the kernel asks.
+  let gate = null;
+  const gateFor = () => {
+    const id = get("desktop_id");
+    if (gate || !api || !get("viewer_url") || !id) return gate;
+    gate = createGate({ api, id, stage, canvas: () => screen.querySelector("canvas"), say: (text, tone) => say(text, tone) });
+    toolbar.querySelector(".jd-toolbar-group:last-child").prepend(gate.takeOver);
+    badge.after(gate.badge);
+    return gate;
+  };
+
   // ---- the connection
   let known = { status: get("status"), error: get("error") }; // the freshest word on the desktop's status
   let lastRefresh = 0;
@@ -343,6 +357,9 @@ export function renderDesktopView({ model, el, RFB, WebSocket, tunnel, doc = doc
     if (state.phase === "connected") {
       watchCanvas();
       layout();
+      if (gateFor()) gate.start();
+    } else if (state.phase === "stopped" && gate) {
+      gate.stop();
     }
   });
   connection.addEventListener("desktop", () => renderBadge());
@@ -505,6 +522,7 @@ export function renderDesktopView({ model, el, RFB, WebSocket, tunnel, doc = doc
           });
     for (const [key, value] of Object.entries(style)) if (stage.style[key] !== value) stage.style[key] = value;
     applyMode();
+    if (gate) gate.redraw(); // the pending action's marks follow the screen's box
   }
   const onFullscreen = () => {
     root.classList.toggle("jd-fullscreen", doc.fullscreenElement === root);
@@ -580,6 +598,7 @@ export function renderDesktopView({ model, el, RFB, WebSocket, tunnel, doc = doc
     timers.clear();
     if (ticker) clearInterval(ticker);
     if (resizer) resizer.disconnect();
+    if (gate) gate.dispose();
     connection.close();
     transport.close();
     delete root.jdView;

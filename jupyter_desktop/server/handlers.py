@@ -48,6 +48,9 @@ ID = r"(?P<desktop_id>[^/]+)"
 OPENAPI = Path(__file__).with_name("openapi.yaml")
 
 MAX_BODY = 4 << 20  # bytes of a request body
+#: Operations that read without using the desktop: a page's long-poll of the gate must not count as use (a
+#: forgotten tab would keep a JupyterHub server from its idle culler).
+QUIET_OPS = frozenset({"watch", "control", "describe", "screen_size"})
 
 _STATUS: list[tuple[type[BaseException], int]] = [
     (DesktopNotFoundError, 404),
@@ -75,7 +78,7 @@ def api(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
         try:
             self.check_query(method.__name__)
             result = await method(self, *args, **kwargs)
-            if method.__name__ not in self.QUIET:
+            if method.__name__ not in self.QUIET and not self.quiet_call:
                 self.ext.note_activity(kwargs.get("desktop_id"))
             return result
         except web.HTTPError:
@@ -108,6 +111,7 @@ class DesktopAPIHandler(APIHandler):
     #: activity, for the idle timeout nor for JupyterHub. Every other successful call does (note_activity).
     QUIET: frozenset[str] = frozenset()
     _track_activity = False  # jupyter_server's own API activity: every request, polls included
+    quiet_call = False  # set by a handler for a request that reads without using the desktop (a page's watch)
 
     def check_query(self, method: str) -> None:
         known = self.QUERY.get(method, ())
@@ -346,6 +350,7 @@ class CallHandler(DesktopAPIHandler):
         body = self.body()
         _fields(body, {"args"})
         args = wire.check_args(op, body.get("args", {}))
+        self.quiet_call = op in QUIET_OPS
         if "by" in wire.operations()[op].parameters:  # who a person is, the server says: the caller's login
             args["by"] = getattr(self.current_user, "username", "") or ""
         result = await getattr(self.session(desktop_id), op)(**args)
