@@ -229,6 +229,7 @@ class Desktop:
         self.control_timeout = 3600.0
         #: Seconds an "ask" waits for a person's answer; then the action is denied.
         self.approval_timeout = 120.0
+        self._last_answer: dict[str, Any] = {}
         self.id = session.id
         self._finalizer = weakref.finalize(self, _drop_later, runner, functools.partial(hub.drop, session, owned))
         self._finalizer.atexit = False
@@ -302,6 +303,18 @@ class Desktop:
         """Give the desktop back to the agent."""
         self._call(self._session.hand_back(getpass.getuser()))
 
+    def ask_person(self, actions: Sequence[Mapping[str, Any]], *, timeout: float | None = None) -> str:
+        """Ask a person to approve ``actions`` (dicts: the action vocabulary, or anything a card can show): the card
+        over the widget and the full-page viewer. Waits ``timeout`` s at most (default ``approval_timeout``).
+        Returns their decision: "approve", "always" (its kinds are allowed from now on), "deny" or "timeout"."""
+        wait = self.approval_timeout if timeout is None else timeout
+        answer = self._call(self._session.ask(builtins.list(actions), wait), wait + 60)
+        decision = str(answer.get("decision"))
+        if decision == "always":
+            self._approved_kinds.update(str(a.get("action")) for a in actions)
+        self._last_answer = answer
+        return decision
+
     def _gate(self, actions: builtins.list[Any]) -> None:
         when = self.when_taken_over
         if when not in ("wait", "raise"):
@@ -326,11 +339,9 @@ class Desktop:
         asked = [a for a, v in zip(dicts, said) if v == "ask"]
         if not asked:
             return
-        answer = self._call(self._session.ask(asked, self.approval_timeout), self.approval_timeout + 60)
-        decision = answer.get("decision")
-        if decision == "always":
-            self._approved_kinds.update(str(a.get("action")) for a in asked)
-        elif decision != "approve":
+        decision = self.ask_person(asked)
+        if decision not in ("approve", "always"):
+            answer = self._last_answer
             by = f" by {answer['by']}" if answer.get("by") else ""
             why = f"no answer within {self.approval_timeout:g} s (approval_timeout)" if decision == "timeout" else f"denied{by}"
             raise ActionDeniedError(f"{_kinds(asked)}: {why}; nothing was sent")

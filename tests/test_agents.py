@@ -12,6 +12,7 @@ import asyncio
 import base64
 import io
 import json
+import threading
 import sys
 import time
 
@@ -455,3 +456,89 @@ def test_a_missing_sdk_names_the_extra(bare: Desktop, monkeypatch):
         gpt.agents_computer()
     # the plain-dict parts need no SDK
     assert claude.run({"action": "cursor_position"})[0]["type"] == "text"
+
+
+# ---------------------------------------------------------------------------------------------- a person in the loop
+
+
+class Person:
+    """Someone answering the desktop's approval cards (as a page does: watch, then decide), in order."""
+
+    def __init__(self, d: Desktop, decisions: list[str]) -> None:
+        self.d = d
+        self.decisions = list(decisions)
+        self.seen: list[list[dict]] = []
+        self.thread = threading.Thread(target=self._answer, daemon=True)
+        self.thread.start()
+
+    def _answer(self) -> None:
+        version = -1
+        while self.decisions:
+            state = self.d._call(self.d._session.watch(version, 10.0), 30)
+            version = state["version"]
+            for pending in state["pending"]:
+                self.seen.append(pending["actions"])
+                self.d._call(self.d._session.decide(pending["request"], self.decisions.pop(0), "tester"))
+                break
+
+    def done(self) -> None:
+        self.thread.join(30)
+        assert not self.thread.is_alive(), f"{len(self.decisions)} answers were never asked for"
+
+
+def test_the_desktops_gate_answers_the_models_calls(bare: Desktop, xev: Xev):
+    """Desktop(approve=...) under the adapters: a denied call is an error result the model reads, nothing sent."""
+    claude = AnthropicComputer(bare, size=SIZE)
+    bare.approve = "ask"
+    try:
+        person = Person(bare, ["approve", "deny"])
+        xev.mark()
+        ok = claude.tool_result(tool_use("left_click", {"coordinate": [3, 7]}, id="a"))
+        refused = claude.tool_result(tool_use("type", {"text": "never"}, id="b"))
+        person.done()
+    finally:
+        bare.approve = None
+    assert not ok.get("is_error") and refused["is_error"]
+    assert refused["content"][0]["text"].startswith("ActionDeniedError: type: denied by tester; nothing was sent")
+    assert person.seen[0] == [{"action": "click", "button": "left", "count": 1, "modifiers": [], "x": screen_pixel(3, 7)[0], "y": screen_pixel(3, 7)[1]}]
+    marker(bare, xev)
+    assert [e.root for e in xev.events("ButtonPress")] == [screen_pixel(3, 7)] and not xev.events("KeyPress")
+
+
+def test_confirm_and_safety_checks_ask_a_person(bare: Desktop, xev: Xev):
+    """The toolset's confirm and OpenAI's safety checks, answered by a person on the card (replayed tool calls)."""
+    claude = AnthropicComputer(bare, size=SIZE)
+    seen: list[dict] = []
+    turns = [
+        [tool_use("type", {"text": "ok"}, id="t1")],
+        [tool_use("key", {"text": "Return"}, id="t2")],
+        [{"type": "text", "text": "done"}],
+    ]
+    client = anthropic.Anthropic(api_key="test", http_client=httpx2.Client(transport=httpx2.MockTransport(canned(turns, seen))))
+    person = Person(bare, ["approve", "deny"])
+    xev.mark()
+    runner = client.beta.messages.tool_runner(
+        model="claude-sonnet-4-6", max_tokens=1000, tools=[claude.toolset(confirm=claude.ask_person)],
+        messages=[{"role": "user", "content": "go"}],
+    )  # fmt: skip
+    assert list(runner)[-1].content[0].text == "done"
+    person.done()
+    assert person.seen == [[{"action": "type", "text": "ok"}], [{"action": "key", "text": "Return"}]]
+    assert not results_of(seen[1])["t1"].get("is_error") and results_of(seen[2])["t2"]["is_error"]
+    marker(bare, xev)
+    assert [e.keysym for e in xev.events("KeyPress")] == ["o", "k"]  # Return was refused
+
+    gpt = OpenAIComputer(bare, size=SIZE)
+    gpt.on_safety_check = gpt.ask_person
+    check = {"id": "cu_sc_1", "code": "sensitive_domain", "message": "A banking site"}
+    call = computer_call([{"type": "click", "button": "left", "x": 1, "y": 1}], checks=[check])
+    person = Person(bare, ["deny", "approve"])
+    xev.mark()
+    with pytest.raises(SafetyCheckRefused, match="on_safety_check refused it"):
+        gpt.run(call)
+    marker(bare, xev, (6, 6))  # (the pointer is at the first marker's point already)
+    assert not xev.events("ButtonPress")
+    assert gpt.run(call)["acknowledged_safety_checks"] == [check]
+    person.done()
+    assert person.seen[0] == [{"action": "safety_check", "code": "sensitive_domain", "message": "A banking site"}]
+    assert xev.wait("ButtonPress", 1)[0].root == screen_pixel(1, 1)

@@ -53,8 +53,14 @@ export function describeAction(a) {
       return `${a.action === "mouse_down" ? "press" : "release"} the ${a.button || "left"} button${where(a)}`;
     case "wait":
       return `wait ${a.seconds ?? ""} s`;
-    default:
-      return String(a.action || "an action");
+    case "safety_check":
+      return `go on despite a safety check${a.code ? ` (${a.code})` : ""}${a.message ? `: ${quote(a.message)}` : ""}`;
+    default: {
+      // an agent tool's own call (a toolset member and its input): its name and the rest as JSON
+      const { action, ...rest } = a;
+      const more = Object.keys(rest).length ? ` ${JSON.stringify(rest)}` : "";
+      return `${action || "an action"}${more.length > MAX_TEXT ? `${more.slice(0, MAX_TEXT)}…` : more}`;
+    }
   }
 }
 

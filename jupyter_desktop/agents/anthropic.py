@@ -20,7 +20,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..errors import DesktopBusyError, InvalidInputError, MissingDependencyError
+from ..errors import ActionDeniedError, DesktopBusyError, InvalidInputError, MissingDependencyError, TakenOverError
 from .model_view import ActionError, ModelView, png_base64
 
 if TYPE_CHECKING:
@@ -222,12 +222,18 @@ class AnthropicComputer:
         result: dict[str, Any] = {"type": "tool_result", "tool_use_id": block.get("id")}
         try:
             result["content"] = self.run(block.get("input") or {}, member)
-        except (InvalidInputError, DesktopBusyError, TimeoutError) as exc:
+        except (InvalidInputError, DesktopBusyError, TimeoutError, ActionDeniedError, TakenOverError) as exc:
             result["content"] = [{"type": "text", "text": f"{type(exc).__name__}: {exc}"}]
             result["is_error"] = True
         if block.get("toolset_name"):
             result["toolset_name"] = block["toolset_name"]
         return result
+
+    def ask_person(self, context: Any) -> bool:
+        """A ``confirm`` for :meth:`toolset` that asks a person: the member and its input as a card over the widget
+        and the viewer (``Desktop.ask_person``); True when they approve (or approved its kind "always")."""
+        raw = context.input.model_dump(exclude_none=True) if hasattr(context.input, "model_dump") else dict(context.input or {})
+        return self.desktop.ask_person([{"action": str(context.member), **raw}]) in ("approve", "always")
 
     # ------------------------------------------------------------------ the SDK's toolset
 
@@ -254,7 +260,7 @@ class AnthropicComputer:
         raw = input.model_dump(exclude_none=True) if hasattr(input, "model_dump") else dict(input)
         try:
             result = self._do(name, raw)
-        except (InvalidInputError, DesktopBusyError, TimeoutError) as exc:
+        except (InvalidInputError, DesktopBusyError, TimeoutError, ActionDeniedError, TakenOverError) as exc:
             raise ToolError(f"{type(exc).__name__}: {exc}") from exc
         if isinstance(result, tuple):
             return BetaComputerCursorPositionResult(x=result[0], y=result[1])

@@ -97,6 +97,13 @@ class OpenAIComputer:
     def display_size(self) -> tuple[int, int]:
         return self.view.refresh()
 
+    def ask_person(self, check: dict[str, Any]) -> bool:
+        """An ``on_safety_check`` that asks a person: the check (code, message) as a card over the widget and the
+        viewer (``Desktop.ask_person``); True when they approve. ``OpenAIComputer(d, on_safety_check=...ask_person)``
+        is set after making it: ``gpt.on_safety_check = gpt.ask_person``."""
+        item = {"action": "safety_check", **{k: check.get(k) for k in ("code", "message") if check.get(k) is not None}}
+        return self.desktop.ask_person([item]) in ("approve", "always")
+
     def tool_param(self, preview: bool = False) -> dict[str, Any]:
         """``{"type": "computer"}`` (GA), or the ``computer_use_preview`` tool with the display size."""
         if not preview:
