@@ -151,6 +151,9 @@ def test_take_over_and_hand_back(desk, server) -> None:
     d, xev = desk
     state = call(server, d.id, "take_over")  # a page's "Take over" button
     assert state["holder"] == "person" and state["by"]
+    # the kernel hears of it through its watch, a round trip later (input it sends meanwhile is held by the
+    # server's proxy: the test below); from then on its calls wait
+    eventually(lambda: (d._session._control or {}).get("holder") == "person", what="the kernel heard of the take-over")
     waited: list[BaseException | None] = []
 
     def agent() -> None:
@@ -211,3 +214,34 @@ def test_the_audit_is_in_the_recording(desk, server) -> None:
     assert [s.source for s in steps[:-5]] == ["agent"] * (len(steps) - 5)  # moves (not asked) from the xev fixture
     asked, decided = steps[-5], steps[-4]
     assert decided.actions[0]["decision"] == "approve" and asked.actions[0]["actions"][0]["x"] == 5
+
+
+def test_the_proxy_holds_a_programs_input_while_a_person_holds_the_desktop(desk, server) -> None:
+    """A program's own RFB connection (``?source=agent``: a kernel's) whose input arrives while a person holds the
+    desktop (the program's own check came a round trip late): the server holds its keys and clicks, in order, until
+    the hand-back; its screen updates go on, and so does the person's input."""
+    import asyncio
+
+    d, xev = desk
+    url = server.url.replace("http", "ws", 1) + f"desktop/api/desktops/{d.id}/vnc"
+
+    async def scene() -> None:
+        agent = await RFBClient.open_websocket(url + "?source=agent", headers=server.auth, timeout=20, resizable=False)
+        person = await RFBClient.open_websocket(url, headers=server.auth, timeout=20, resizable=False)
+        try:
+            call(server, d.id, "take_over")
+            for mask in (0, 1, 0):
+                agent.pointer_event(40, 50, mask)
+            await agent.flush()
+            await asyncio.wait_for(agent.sync(), 20)  # its update requests still pass: it sees the screen
+            person.pointer_event(9, 9, 0)  # the person's input goes through at once: a marker after the click
+            await person.flush()
+            await asyncio.to_thread(xev.wait_for, lambda e: e.kind == "MotionNotify" and e.root == (9, 9), "the marker")
+            assert not click_at(xev, 40, 50), "the program's click reached the desktop while a person held it"
+            call(server, d.id, "hand_back")
+            await asyncio.to_thread(eventually, lambda: click_at(xev, 40, 50), 30, 0.1, "the held click, after the hand-back")
+        finally:
+            await agent.close()
+            await person.close()
+
+    run_async(scene(), 120)

@@ -26,6 +26,8 @@ from tornado.iostream import StreamClosedError
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from ..manager import DesktopNotFoundError
+from ..gate import MAX_CONTROL_WAIT
+from ..rfb.client_messages import INPUT, QEMU, ClientStream
 from ..rfb.connect import connect
 from ..trajectory import ViewerInput
 from .handlers import ID, RESOURCE
@@ -35,6 +37,7 @@ __all__ = ["VNCProxyHandler", "routes"]
 CHUNK = 1 << 20  # read buffer, and the most one WebSocket message carries
 IN_FLIGHT = 4  # chunks written towards the browser but not yet flushed, before we pause reading
 WRITE_TIMEOUT = 30.0
+MAX_HELD = 1 << 20  # bytes of a program's input held while a person holds the desktop
 
 
 def _frame_header(length: int) -> bytes:
@@ -80,11 +83,54 @@ class _FromVNC(asyncio.BufferedProtocol):
         self.handler.vnc_closed(exc)
 
 
+class _AgentInput(ClientStream):
+    """A program's RFB stream (``?source=agent``) cut into whole client messages: while a person holds the desktop
+    (jupyter_desktop/gate.py) its input messages — keys, pointer, pasted text — wait here, in order, until the
+    hand-back; the rest (update requests: the program still sees the screen) goes on at once."""
+
+    def __init__(self) -> None:
+        super().__init__(lambda kind: None)
+        self.out = bytearray()
+        self.held: list[bytes] = []
+        self.held_bytes = 0
+        self.holding = False
+
+    def take(self, data: bytes) -> bytes:
+        """The bytes of ``data`` (and of what came before it) that may go to the VNC server now."""
+        if self.stage == "opaque":  # a stream it cannot follow goes as it comes
+            return data
+        self.feed(data)
+        out = bytes(self.out)
+        self.out.clear()
+        return out
+
+    def _take(self, n: int) -> bytes | None:
+        data = super()._take(n)
+        if data is not None:
+            self.out += data  # the handshake
+        return data
+
+    def _opaque(self) -> bool:
+        self.out += self.buffer
+        return super()._opaque()
+
+    def _message(self, kind: int, length: int) -> None:
+        message = bytes(self.buffer[:length])
+        del self.buffer[:length]
+        if self.holding and (kind in INPUT or kind == QEMU):
+            self.held.append(message)
+            self.held_bytes += length
+        else:
+            self.out += message
+
+
 class VNCProxyHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ignore[misc]
     auth_resource = RESOURCE
     _vnc: asyncio.Transport | None = None
     _protocol: _FromVNC
     desktop_id = ""
+    _agent: _AgentInput | None = None
+    _release: asyncio.Future[None] | None = None
 
     @property
     def ext(self) -> Any:
@@ -132,6 +178,9 @@ class VNCProxyHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type
         source = "agent" if self.get_query_argument("source", "") == "agent" else "human"
         recordings = self.ext.recordings
         session = self.ext.manager.sessions.get(desktop_id)
+        # a program's input waits while a person holds the desktop (its own check may be a round trip late)
+        self._agent = _AgentInput() if source == "agent" and session is not None else None
+        self._session = session
         self.viewer_input = ViewerInput(
             lambda: recordings.recorder(desktop_id),
             lambda: session.rfb if session is not None else None,
@@ -196,12 +245,39 @@ class VNCProxyHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type
         if isinstance(message, str):
             message = message.encode("latin-1", "replace")  # some clients send text frames
         self.viewer_input.feed(message)
+        agent = self._agent
+        if agent is not None:
+            gate = self._session.gate
+            agent.holding = gate.holder != "agent" or bool(agent.held)
+            message = agent.take(message)
+            if agent.held_bytes > MAX_HELD:
+                self.close(1013, f"more than {MAX_HELD} bytes of input held while a person holds the desktop (MAX_HELD)")
+                return
+            if agent.held and self._release is None:
+                self._release = asyncio.ensure_future(self._release_when_handed_back())
+            if not message:
+                return
         vnc.write(message)
         if not self._protocol.writable.is_set():  # the VNC server is behind: read no more from the browser
             try:
                 await asyncio.wait_for(self._protocol.writable.wait(), WRITE_TIMEOUT)
             except asyncio.TimeoutError:
                 self.close(1011, "the VNC server stopped reading")
+
+    async def _release_when_handed_back(self) -> None:
+        """Send the held input, in order, once the agent holds the desktop again."""
+        agent = self._agent
+        assert agent is not None
+        try:
+            while agent.held:
+                await self._session.gate.wait_for_control(MAX_CONTROL_WAIT)
+                if self._session.gate.holder != "agent":
+                    continue
+                held, agent.held, agent.held_bytes = agent.held, [], 0
+                if self._vnc is not None and not self._vnc.is_closing():
+                    self._vnc.write(b"".join(held))
+        finally:
+            self._release = None
 
     def on_close(self) -> None:
         self.ext.session_viewers(self.desktop_id).discard(self)
@@ -211,6 +287,8 @@ class VNCProxyHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type
         self._close_vnc()
 
     def _close_vnc(self) -> None:
+        if self._release is not None:
+            self._release.cancel()
         if self._vnc is not None:
             self._vnc.close()
 

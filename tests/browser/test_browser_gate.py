@@ -124,6 +124,9 @@ def test_the_person_takes_over_and_hands_back(page, desk) -> None:
     page.wait_for_selector("button.jd-takeover[aria-pressed=true]", timeout=30000)
     assert "in control" in page.inner_text(".jd-control") and page.get_attribute(".jd-control", "data-holder") == "person"
     assert d.control["holder"] == "person"
+    # the kernel hears of it through its watch, a round trip later (what it sends meanwhile the server's proxy
+    # holds: tests/test_gate.py); from then on its calls wait
+    eventually(lambda: (d._session._control or {}).get("holder") == "person", what="the kernel heard of the take-over")
 
     agent = Agent(lambda: d.left_click(50, 60))
     # the person's own clicks land at once

@@ -70,6 +70,9 @@ def test_approve_deny_and_take_over_in_the_widget(browser, lab: JupyterServer) -
         view.locator("button.jd-takeover").click()
         view.locator("button.jd-takeover[aria-pressed=true]").wait_for(timeout=30000)
         assert view.locator(".jd-control").get_attribute("data-holder") == "person"
+        # the kernel hears of it through its watch, a round trip later (what it sends meanwhile the server's proxy
+        # holds: tests/test_gate.py); from then on its calls wait
+        eventually(lambda: nb.value("(d._session._control or {}).get('holder')") == "person", what="the kernel heard")
         cell = nb.submit("print('acting', flush=True); d.left_click(50, 60); print('agent', d.get_cursor_position())")
         eventually(lambda: "acting" in LabNotebook.output(cell), what="the cell running")  # at the agent's click
         click_desktop(view, 300, 200)
