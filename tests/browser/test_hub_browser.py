@@ -235,3 +235,55 @@ def test_the_list_page_renders_and_its_actions_work(browsing: Browsing, student,
         r"GET desktop/", r"GET desktop/static/viewer\.js", r"GET desktop/api/desktops", r"POST desktop/api/desktops",
         rf"DELETE desktop/api/desktops/{created}",
     )  # fmt: skip
+
+
+def test_a_teacher_answers_a_students_agent_and_takes_over(hub: Hub, browser, student, desktop):
+    """The cards work for whoever views with the right to act: the teacher (the hub's role gives access to every
+    student's server) opens the student's viewer, approves what the student's agent asks, and takes the desktop
+    over; the server names the teacher as who answered and who holds it."""
+    import threading
+
+    api = student["api"]  # the student's agent: the session operations over the student's own token
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = hub.browser_login(context, "teacher")
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        response = hub.browser_open(page, STUDENT, f"desktop/{desktop}/?scale=none")
+        assert response is not None and response.status == 200
+        page.wait_for_selector("#jupyter-desktop[data-state=connected]", timeout=60000)
+
+        answers: list[dict] = []
+        ask = {"args": {"actions": [{"action": "click", "x": 150, "y": 120}], "timeout": 60.0}}
+        agent = threading.Thread(
+            target=lambda: answers.append(api.post(f"desktops/{desktop}/call/ask", json=ask, timeout=90).json()), daemon=True
+        )
+        agent.start()
+        card = page.locator(".jd-approval")
+        card.wait_for(timeout=30000)
+        assert card.locator("li").all_inner_texts() == ["click at (150, 120)"]
+        card.get_by_role("button", name="Approve").click()
+        agent.join(30)
+        assert answers and answers[0]["result"]["decision"] == "approve" and answers[0]["result"]["by"] == "teacher"
+
+        page.locator("button.jd-takeover").click()
+        page.wait_for_selector("button.jd-takeover[aria-pressed=true]", timeout=30000)
+        assert page.inner_text(".jd-control") == "teacher in control"
+        state = api.post(f"desktops/{desktop}/call/control", json={"args": {}}).json()["result"]
+        assert (state["holder"], state["by"]) == ("person", "teacher")
+        # the student's program waits; the teacher's own click lands meanwhile
+        done: list[int] = []
+        batch = {"actions": [{"action": "click", "x": 60, "y": 70}]}
+        program = threading.Thread(target=lambda: done.append(api.post(f"desktops/{desktop}/actions", json=batch, timeout=90).status_code), daemon=True)
+        program.start()
+        box = page.locator(".jd-screen canvas").bounding_box()
+        page.mouse.click(box["x"] + 300.5, box["y"] + 200.5)
+        eventually(lambda: pointer(api, desktop) == (300, 200), what="the teacher's click")
+        assert program.is_alive() and not done
+        page.locator("button.jd-takeover").click()  # hand back
+        program.join(60)
+        assert done == [204]
+        eventually(lambda: pointer(api, desktop) == (60, 70), what="the student's program's click after the hand-back")
+        assert not errors, errors
+    finally:
+        context.close()
