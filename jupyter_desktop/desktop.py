@@ -308,7 +308,16 @@ class Desktop:
         over the widget and the full-page viewer. Waits ``timeout`` s at most (default ``approval_timeout``).
         Returns their decision: "approve", "always" (its kinds are allowed from now on), "deny" or "timeout"."""
         wait = self.approval_timeout if timeout is None else timeout
-        answer = self._call(self._session.ask(builtins.list(actions), wait), wait + 60)
+        session = self._session
+        if isinstance(session, Session) and not session.gate.watched():
+            # a desktop of this process: only what watches its gate can answer (the widget cannot: a kernel does not
+            # hear its comm while a cell runs). Say so at once rather than deny after the timeout.
+            raise ActionDeniedError(
+                f"{_kinds(actions)}: nobody can answer: this desktop runs in this process, whose widget cannot show "
+                "approval cards; run Desktop() under a Jupyter server with jupyter_desktop's extension, or use a "
+                "policy that does not ask"
+            )
+        answer = self._call(session.ask(builtins.list(actions), wait), wait + 60)
         decision = str(answer.get("decision"))
         if decision == "always":
             self._approved_kinds.update(str(a.get("action")) for a in actions)

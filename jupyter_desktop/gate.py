@@ -115,6 +115,8 @@ class Gate:
         self._ids = itertools.count(1)
         self._changed = asyncio.Event()
         self.on_event = on_event
+        self.watchers = 0  # pages long-polling watch now
+        self.last_watch = 0.0  # when one last did (monotonic)
 
     # ------------------------------------------------------------------ state
 
@@ -140,13 +142,22 @@ class Gate:
     async def watch(self, version: int = -1, timeout: float = 30.0) -> dict[str, Any]:
         """The state once its version differs from ``version`` (at once if it does), or after ``timeout`` s."""
         _seconds("timeout", timeout, MAX_WATCH)
-        if version == self.version:
-            changed = self._changed
-            try:
-                await asyncio.wait_for(changed.wait(), timeout)
-            except asyncio.TimeoutError:
-                pass
+        self.watchers += 1
+        try:
+            if version == self.version:
+                changed = self._changed
+                try:
+                    await asyncio.wait_for(changed.wait(), timeout)
+                except asyncio.TimeoutError:
+                    pass
+        finally:
+            self.watchers -= 1
+            self.last_watch = time.monotonic()
         return self.state()
+
+    def watched(self, within: float = 60.0) -> bool:
+        """Someone (a page) is watching, or did within ``within`` seconds."""
+        return self.watchers > 0 or time.monotonic() - self.last_watch < within
 
     # ------------------------------------------------------------------ control
 

@@ -245,3 +245,15 @@ def test_the_proxy_holds_a_programs_input_while_a_person_holds_the_desktop(desk,
             await person.close()
 
     run_async(scene(), 120)
+
+
+def test_a_desktop_of_this_process_says_nobody_can_answer(monkeypatch) -> None:
+    """No server: the widget cannot show cards (a kernel does not hear its comm while a cell runs), so an "ask"
+    with nobody watching the gate is refused at once, saying why, instead of after approval_timeout."""
+    monkeypatch.setenv("JUPYTER_DESKTOP_URL", "http://127.0.0.1:9/")  # nobody listens: the desktop runs here
+    monkeypatch.delenv("JUPYTER_DESKTOP_TOKEN", raising=False)
+    with Desktop(profile="none", width=320, height=200, approve="ask") as d:
+        assert not d._server_side
+        with pytest.raises(ActionDeniedError, match="nobody can answer: this desktop runs in this process"):
+            d.left_click(1, 1)
+        d.move_mouse(2, 2)  # not asked: goes through
