@@ -136,6 +136,7 @@ def test_every_member_by_its_effect(bare: Desktop, xev: Xev):
         presses = xev.wait("ButtonPress", count)
         assert [e.button for e in presses] == [button] * count
         assert all(e.root == screen_pixel(100, 50) and e.state & (CONTROL | SHIFT) == CONTROL | SHIFT for e in presses)
+        xev.wait("ButtonRelease", count)  # all of them, before the next mark (a late one would be read as the next's)
 
     xev.mark()
     claude.run({"action": "left_click_drag", "start_coordinate": [10, 10], "coordinate": [200, 100]})

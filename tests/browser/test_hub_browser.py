@@ -75,7 +75,8 @@ class Browsing:
                 self.responses.append((r.status, r.request.method, r.url[len(base) :], r.request.resource_type))
 
         def on_failed(r) -> None:
-            if r.url.startswith(base):
+            # (the gate's long-poll is cut when the page goes to another one: net::ERR_ABORTED, not a refusal)
+            if r.url.startswith(base) and not (r.url.endswith("/call/watch") and "ERR_ABORTED" in (r.failure or "")):
                 self.failed.append(f"{r.method} {r.url[len(base) :]}: {r.failure}")
 
         self.page.on("response", on_response)
