@@ -8,10 +8,34 @@ from collections.abc import Iterator
 
 import pytest
 
-from ..harness.browser import chromium
+from ..harness.browser import browser_server, chromium, open_context
+from ..harness.server import HUB_HEADERS_CONFIG, TOKEN, JupyterServer
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     """A headless Chromium for the module."""
     yield from chromium()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[JupyterServer]:
+    """A `jupyter server` process with the extension, answering with JupyterHub's headers (the pages' modules)."""
+    srv = browser_server(tmp_path_factory.mktemp("jupyter"), config=HUB_HEADERS_CONFIG)
+    yield srv
+    srv.shutdown()
+
+
+@pytest.fixture
+def page(browser, server: JupyterServer) -> Iterator[object]:
+    """A logged-in page on the list page; confirm() dialogs accepted; no JavaScript error allowed."""
+    context = open_context(browser, server)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.goto(server.url + f"desktop/?token={TOKEN}")  # logs in: jupyter-server sets its cookie
+    page.wait_for_selector(".jd-list")
+    yield page
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"

@@ -15,17 +15,10 @@ import pytest
 from jupyter_desktop import ActionDeniedError, Desktop
 
 from ..conftest import Xev, eventually
-from ..harness.browser import browser_server, open_context, skip_without_chromium
-from ..harness.server import HUB_HEADERS_CONFIG, TOKEN, JupyterServer
+from ..harness.browser import open_context, skip_without_chromium
+from ..harness.server import TOKEN, JupyterServer
 
 skip_without_chromium()
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[JupyterServer]:
-    srv = browser_server(tmp_path_factory.mktemp("jupyter"), config=HUB_HEADERS_CONFIG)
-    yield srv
-    srv.shutdown()
 
 
 @pytest.fixture

@@ -8,40 +8,16 @@ video is valid (ffprobe); the list page lists it, downloads it as a zip in the b
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from jupyter_desktop import Trajectory
 
 from ..conftest import CLEAN_SHELL, eventually, ocr
-from ..harness.browser import browser_server, open_context, skip_without_chromium
-from ..harness.server import HUB_HEADERS_CONFIG, TOKEN, JupyterServer
+from ..harness.browser import skip_without_chromium
 from ..harness.recording import probe
+from ..harness.server import JupyterServer
 
 skip_without_chromium()
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[JupyterServer]:
-    srv = browser_server(tmp_path_factory.mktemp("jupyter"), config=HUB_HEADERS_CONFIG)
-    yield srv
-    srv.shutdown()
-
-
-@pytest.fixture
-def page(browser, server: JupyterServer) -> Iterator[object]:
-    context = open_context(browser, server)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("dialog", lambda dialog: dialog.accept())
-    page.goto(server.url + f"desktop/?token={TOKEN}")  # logs in: jupyter-server sets its cookie
-    page.wait_for_selector(".jd-list")
-    yield page
-    context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
 
 
 def test_a_person_recorded_through_the_viewer(page, server: JupyterServer, tmp_path: Path) -> None:

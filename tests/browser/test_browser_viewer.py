@@ -19,31 +19,10 @@ import pytest
 from PIL import Image
 
 from ..conftest import eventually
-from ..harness.browser import BASE, browser_server, open_context, skip_without_chromium
-from ..harness.server import HUB_HEADERS_CONFIG, TOKEN, JupyterServer
+from ..harness.browser import BASE, open_context, skip_without_chromium
+from ..harness.server import TOKEN, JupyterServer
 
 skip_without_chromium()
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[JupyterServer]:
-    srv = browser_server(tmp_path_factory.mktemp("jupyter"), config=HUB_HEADERS_CONFIG)
-    yield srv
-    srv.shutdown()
-
-
-@pytest.fixture
-def page(browser, server: JupyterServer) -> Iterator[object]:
-    context = open_context(browser, server)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("dialog", lambda dialog: dialog.accept())
-    page.goto(server.url + f"desktop/?token={TOKEN}")  # logs in: jupyter-server sets its cookie
-    page.wait_for_selector(".jd-list")
-    yield page
-    context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
 
 
 @pytest.fixture

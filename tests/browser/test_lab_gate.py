@@ -43,7 +43,6 @@ def pointer(lab: JupyterServer, desktop_id: str) -> tuple[int, int]:
 
 def test_approve_deny_and_take_over_in_the_widget(browser, lab: JupyterServer) -> None:
     context, nb = open_notebook(browser, lab, "gate.ipynb")
-    page = nb.page
     try:
         desktop_id = start(nb, lab.started, "d", "profile='none', width=640, height=400")
         view = show(nb, "d", desktop_id, "websocket")
