@@ -18,6 +18,7 @@ function fakeApi(desktop = { id: "ab12", status: "running", profile: "xfce" }) {
     setClipboard: vi.fn(async () => null),
     screenshotUrl: (id) => `/user/x/desktop/api/desktops/${id}/screenshot?format=png`,
     recording: vi.fn(async () => null),
+    call: vi.fn(async (id, op) => (op === "watch" ? new Promise(() => {}) : null)),
     startRecording: vi.fn(async (id) => ({ name: `${id}-rec`, path: `/root/desktop-recordings/${id}-rec`, recording: true, step_count: 0 })),
     stopRecording: vi.fn(async (id) => ({ name: `${id}-rec`, recording: false, step_count: 3, error: null })),
     recordings: vi.fn(async () => []),
