@@ -683,12 +683,16 @@ class Desktop:
                 self._session, self._runner, path, on_stop=self._recording_stopped,
                 every=every, video=video, fps=fps, max_bytes=DEFAULT_MAX_BYTES if max_bytes is None else max_bytes, settle=settle, cpu=cpu,
             )  # fmt: skip
+            if isinstance(self._session, Session):
+                self._session.audit = recorder  # approvals and take-overs are steps too
         self._recorder = recorder
         if self._view is not None:
             self._view.refresh()  # the toolbar's record button
         return recorder
 
     def _recording_stopped(self, recorder: Recorder | RemoteRecorder) -> None:
+        if isinstance(self._session, Session) and self._session.audit is recorder:
+            self._session.audit = None
         if self._recorder is recorder:
             self._recorder = None
             if self._view is not None:

@@ -247,7 +247,7 @@ def test_the_proxy_holds_a_programs_input_while_a_person_holds_the_desktop(desk,
     run_async(scene(), 120)
 
 
-def test_a_desktop_of_this_process_says_nobody_can_answer(monkeypatch) -> None:
+def test_a_desktop_of_this_process_says_nobody_can_answer(monkeypatch, tmp_path) -> None:
     """No server: the widget cannot show cards (a kernel does not hear its comm while a cell runs), so an "ask"
     with nobody watching the gate is refused at once, saying why, instead of after approval_timeout."""
     monkeypatch.setenv("JUPYTER_DESKTOP_URL", "http://127.0.0.1:9/")  # nobody listens: the desktop runs here
@@ -257,3 +257,8 @@ def test_a_desktop_of_this_process_says_nobody_can_answer(monkeypatch) -> None:
         with pytest.raises(ActionDeniedError, match="nobody can answer: this desktop runs in this process"):
             d.left_click(1, 1)
         d.move_mouse(2, 2)  # not asked: goes through
+        # its own recording has the take-overs (the audit)
+        with d.record(tmp_path / "audit", video=False) as rec:
+            d.take_over()
+            d.hand_back()
+        assert [(s.source, s.actions[0]["action"]) for s in rec.steps] == [("control", "take_over"), ("control", "hand_back")]

@@ -126,6 +126,8 @@ def test_the_person_takes_over_and_hands_back(page, desk) -> None:
     box = page.locator(".jd-screen canvas").bounding_box()
     page.mouse.click(box["x"] + 300.5, box["y"] + 200.5)
     eventually(lambda: click_at(xev, 300, 200), what="the person's click")
+    page.keyboard.type("hi")  # and their typing
+    eventually(lambda: [e.keysym for e in xev.events("KeyPress")][-2:] == ["h", "i"], what="the person's keys")
     assert agent.thread.is_alive() and not click_at(xev, 50, 60), "the agent's click went through while the person held the desktop"
 
     take.click()  # hand back
