@@ -6,7 +6,8 @@ Run: .venv/bin/python benchmarks/bench_kernel.py [--rounds N] [--size 1280x800]
 
 Prints medians and p95 in ms (and, for reference, the same in this process with no server), on an idle screen and on a busy one (an xterm printing 20 times a second: each
 fresh screenshot then carries real updates); "fresh=False" reads the mirror without the round trip that makes it
-current.
+current. A person in the loop (jupyter_desktop/gate.py): an input call with the gate's state the kernel keeps from
+its long-poll, against asking the server before each call, against no gate.
 """
 
 from __future__ import annotations
@@ -42,6 +43,17 @@ def rest_screenshot():
 def rest_click():
     rest.post(api + "/actions", json={{"actions": [{{"action": "click", "x": W - 100, "y": H - 100}}]}}).raise_for_status()
 
+gate = d._gate
+def ungated_move():  # no gate at all: what a move costs without a person in the loop
+    d._gate = lambda actions: None
+    try:
+        d.move_mouse(W - 101, H - 101)
+    finally:
+        d._gate = gate
+def asking_move():  # the alternative to the watched state: ask the server's gate before each call
+    d._call(d._session._forwarded("control"))
+    ungated_move()
+
 def timed(fn):
     for _ in range(5):
         fn()
@@ -66,6 +78,9 @@ for screen in ("busy screen", "idle screen"):  # busy first: the new desktop and
         ("screenshot() over REST (raw)", rest_screenshot),
         ("screenshot(fresh=False) over RFB", lambda: d.screenshot(fresh=False)),
         ("left_click() over RFB", lambda: d.left_click(W - 100, H - 100)),
+        ("move_mouse(): the gate's state watched", lambda: d.move_mouse(W - 101, H - 101)),
+        ("move_mouse(): asking the server's gate each call", asking_move),
+        ("move_mouse(): no gate", ungated_move),
         ("click over REST", rest_click),
         ("screenshot(scale=(1024, 640)) over RFB", lambda: d.screenshot(scale=(1024, 640))),
     ]:

@@ -298,18 +298,21 @@ class Desktop:
         :class:`TakenOverError`, with ``when_taken_over = "raise"``); a person's own input never waits. The
         widget's and the viewer's hand button do the same."""
         self._call(self._session.take_over(getpass.getuser()))
+        if isinstance(self._recorder, Recorder):  # its own recording (the server notes its own)
+            self._recorder.note([{"action": "take_over", "by": getpass.getuser()}], "control")
 
     def hand_back(self) -> None:
         """Give the desktop back to the agent."""
         self._call(self._session.hand_back(getpass.getuser()))
+        if isinstance(self._recorder, Recorder):
+            self._recorder.note([{"action": "hand_back", "by": getpass.getuser()}], "control")
 
     def ask_person(self, actions: Sequence[Mapping[str, Any]], *, timeout: float | None = None) -> str:
         """Ask a person to approve ``actions`` (dicts: the action vocabulary, or anything a card can show): the card
         over the widget and the full-page viewer. Waits ``timeout`` s at most (default ``approval_timeout``).
         Returns their decision: "approve", "always" (its kinds are allowed from now on), "deny" or "timeout"."""
         wait = self.approval_timeout if timeout is None else timeout
-        session = self._session
-        if isinstance(session, Session) and not session.gate.watched():
+        if not self._server_side and not self._call(self._session.control()).get("watched"):
             # a desktop of this process: only what watches its gate can answer (the widget cannot: a kernel does not
             # hear its comm while a cell runs). Say so at once rather than deny after the timeout.
             raise ActionDeniedError(
@@ -317,8 +320,12 @@ class Desktop:
                 "approval cards; run Desktop() under a Jupyter server with jupyter_desktop's extension, or use a "
                 "policy that does not ask"
             )
-        answer = self._call(session.ask(builtins.list(actions), wait), wait + 60)
+        if isinstance(self._recorder, Recorder):  # its own recording (the server notes its own)
+            self._recorder.note([{"action": "ask", "actions": [dict(a) for a in actions]}], "approval")
+        answer = self._call(self._session.ask(builtins.list(actions), wait), wait + 60)
         decision = str(answer.get("decision"))
+        if isinstance(self._recorder, Recorder):
+            self._recorder.note([{"action": "decide", **answer}], "approval")
         if decision == "always":
             self._approved_kinds.update(str(a.get("action")) for a in actions)
         self._last_answer = answer
@@ -683,16 +690,13 @@ class Desktop:
                 self._session, self._runner, path, on_stop=self._recording_stopped,
                 every=every, video=video, fps=fps, max_bytes=DEFAULT_MAX_BYTES if max_bytes is None else max_bytes, settle=settle, cpu=cpu,
             )  # fmt: skip
-            if isinstance(self._session, Session):
-                self._session.audit = recorder  # approvals and take-overs are steps too
+
         self._recorder = recorder
         if self._view is not None:
             self._view.refresh()  # the toolbar's record button
         return recorder
 
     def _recording_stopped(self, recorder: Recorder | RemoteRecorder) -> None:
-        if isinstance(self._session, Session) and self._session.audit is recorder:
-            self._session.audit = None
         if self._recorder is recorder:
             self._recorder = None
             if self._view is not None:

@@ -127,6 +127,7 @@ class Gate:
             "since": self.since,
             "version": self.version,
             "pending": [p.to_dict() for p in self.pending.values()],
+            "watched": self.watched(),  # a page watches (or did within a minute): someone can answer
         }
 
     def _bump(self, kind: str, detail: dict[str, Any]) -> None:

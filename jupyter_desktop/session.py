@@ -69,9 +69,6 @@ class Session(RFBScreen):
         #: The server's recording of this desktop, while one is under way: input it sends (``perform``) is an
         #: ``agent`` step of it, with the error if it failed.
         self.recorder: Recorder | None = None
-        #: Where approvals and changes of control are noted when the recording is not the server's (an in-process
-        #: Desktop's own recording, which records its input calls itself).
-        self.audit: Recorder | None = None
         self.gate = Gate(self._gate_event)  # who holds the desktop, the approvals waiting (a person in the loop)
         self._init_screen()
         self._death_task: asyncio.Task[None] | None = None
@@ -282,7 +279,7 @@ class Session(RFBScreen):
 
     def _gate_event(self, kind: str, detail: dict[str, Any]) -> None:
         """Approvals and changes of control are steps of the recording under way (the audit)."""
-        recorder = self.recorder or self.audit
+        recorder = self.recorder
         if recorder is not None and recorder.recording and kind != "withdrawn":
             recorder.note([{"action": kind, **detail}], "control" if kind in ("take_over", "hand_back") else "approval")
 
