@@ -296,7 +296,7 @@ class Desktop:
     def take_over(self) -> None:
         """Take the desktop from the agent: its input calls wait until :meth:`hand_back` (or raise
         :class:`TakenOverError`, with ``when_taken_over = "raise"``); a person's own input never waits. The
-        widget's and the viewer's hand button do the same."""
+        "Take over" button of the widget and of the viewer does the same."""
         self._call(self._session.take_over(getpass.getuser()))
         if isinstance(self._recorder, Recorder):  # its own recording (the server notes its own)
             self._recorder.note([{"action": "take_over", "by": getpass.getuser()}], "control")

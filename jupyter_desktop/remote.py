@@ -413,7 +413,7 @@ class RemoteSession(RFBScreen):
 
     async def wait_for_control(self, timeout: float = 3600.0) -> bool:
         """True once the agent holds the desktop; answered from the state a long-poll of the server's ``watch``
-        keeps current (no request per input call: ~0.3 ms a click, not ~6). A take-over reaches it within a round
+        keeps current (no request per input call: 0.5 ms a move, not 9: benchmarks/bench_kernel.py). A take-over reaches it within a round
         trip; input sent in that window is held by the server's proxy until the hand-back (server/proxy.py), so
         nothing of the agent's reaches the desktop while a person holds it."""
         if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 0 <= timeout <= MAX_CONTROL_WAIT:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from jupyter_desktop import Desktop, actions, keys
@@ -377,6 +377,9 @@ message = st.one_of(
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.tuples(message, st.sampled_from([0.0, 0.01, 0.3, 2.0])), max_size=60))
+# found by a full run: the pointer at rest, then Shift tapped: the move came after the tap that began later
+@example([(pointer(0, 0, 0), 0.0), (pointer(0, 0, 0), 0.0), (key(ord("a"), False), 0.0),
+          (key(KEYSYMS["Shift_L"], True), 0.01), (key(KEYSYMS["Shift_L"], False), 0.0)])  # fmt: skip
 def test_random_input_decodes_to_valid_actions_in_time_order(messages):
     clock = Clock()
     got: list[tuple[dict, float]] = []

@@ -526,6 +526,9 @@ class InputLog(ClientStream):
                 self._held.remove(sym)
                 if not self._held and self._tap:
                     tap, self._tap = self._tap, None
+                    rest = self._rest
+                    if rest is not None and rest[2] <= self._tap_began:  # the pointer came to rest before the keys
+                        self._hover_move()
                     self._chord(chord_name(tap[:-1], tap[-1]), self._tap_began)
             return
         if not down:
