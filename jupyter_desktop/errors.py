@@ -12,6 +12,10 @@
     ├── LimitError                       one more desktop would pass the configured maximum
     ├── MissingDependencyError           a program the desktop needs is not installed
     ├── RecordingLimitError              a recording reached its size limit, or the disk is full
+    ├── ActionDeniedError                the approval policy or a person refused an action
+    ├── TakenOverError                   a person holds the desktop
+    ├── AccessibilityError               no accessibility (AT-SPI) bus, or an app did not answer on it
+    │   └── StaleNodeError (KeyError)    the accessible node is gone (its window closed): take a new snapshot
     └── RFBError                         the RFB (VNC) connection failed
         ├── RFBProtocolError
         └── RFBAuthError
@@ -33,6 +37,10 @@ __all__ = [
     "LimitError",
     "MissingDependencyError",
     "RecordingLimitError",
+    "ActionDeniedError",
+    "TakenOverError",
+    "AccessibilityError",
+    "StaleNodeError",
     "RFBError",
     "RFBProtocolError",
     "RFBAuthError",
@@ -95,6 +103,19 @@ class TakenOverError(DesktopError):
     the caller chose so (``Desktop.when_taken_over = "raise"``) or the wait ran out."""
 
 
+class AccessibilityError(DesktopError):
+    """The desktop has no accessibility (AT-SPI) bus, or an app on it did not answer in time; the message says why
+    and what to do."""
+
+
+class StaleNodeError(AccessibilityError, KeyError):
+    """The accessible node is gone (its window or app closed, or the app rebuilt that part of its tree): take a new
+    snapshot with ``Desktop.accessibility()``."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "the accessible node is gone"
+
+
 class RFBError(DesktopError):
     """The RFB (VNC) connection failed."""
 
@@ -123,6 +144,8 @@ BY_NAME: dict[str, type[Exception]] = {
         RecordingLimitError,
         ActionDeniedError,
         TakenOverError,
+        AccessibilityError,
+        StaleNodeError,
         RFBError,
         RFBProtocolError,
         RFBAuthError,

@@ -24,6 +24,7 @@ __all__ = [
     "Backend",
     "check_argv",
     "check_env",
+    "ACCESSIBILITY_ENV",
 ]
 
 #: Built-in session profiles; any other string (or a list) is a custom session command.
@@ -35,6 +36,18 @@ MIN_SIZE, MAX_SIZE = 64, 8192
 MAX_ARG = 128 * 1024  # bytes of one command-line argument (Linux refuses more)
 MAX_ARGS = 4096  # arguments of one command
 MAX_ENV = 256  # variables given in one env
+
+
+#: What toolkits need to put their widgets on the desktop's accessibility (AT-SPI) bus, set in every desktop's
+#: environment. GTK 3 and 4 join by themselves (unless NO_AT_BRIDGE=1); Qt when QT_ACCESSIBILITY=1 (and always with
+#: QT_LINUX_ACCESSIBILITY_ALWAYS_ON); Chromium and Electron when ACCESSIBILITY_ENABLED=1 (web content also needs
+#: ``--force-renderer-accessibility``); Firefox when GNOME_ACCESSIBILITY=1.
+ACCESSIBILITY_ENV = {
+    "ACCESSIBILITY_ENABLED": "1",
+    "GNOME_ACCESSIBILITY": "1",
+    "QT_ACCESSIBILITY": "1",
+    "QT_LINUX_ACCESSIBILITY_ALWAYS_ON": "1",
+}
 
 
 def _is_int(value: Any) -> bool:
@@ -236,6 +249,14 @@ class BackendDesktop(abc.ABC):
     @abc.abstractmethod
     async def stop(self) -> None:
         """Stop the desktop and everything started in it. Safe to call twice."""
+
+    async def accessibility_bus(self) -> str:
+        """The D-Bus address of the desktop's accessibility (AT-SPI) bus, reachable from this process (the
+        desktop's apps put their widget trees there: :mod:`jupyter_desktop.atspi` reads them). Raises
+        AccessibilityError saying why there is none."""
+        from ..errors import AccessibilityError
+
+        raise AccessibilityError(f"desktops of {type(self).__name__} have no accessibility bus")
 
     def terminate_now(self) -> None:
         """Stop synchronously, with no event loop (atexit, signal handlers). Safe to call twice."""

@@ -26,6 +26,7 @@ from tornado import web
 from ..backends.base import DesktopSpec
 from ..errors import (
     BY_NAME,
+    AccessibilityError,
     DesktopBusyError,
     DesktopClosedError,
     DesktopError,
@@ -36,6 +37,7 @@ from ..errors import (
     LimitError,
     MissingDependencyError,
     RFBError,
+    StaleNodeError,
     TakenOverError,
 )
 from .. import wire
@@ -54,6 +56,7 @@ QUIET_OPS = frozenset({"watch", "control", "describe", "screen_size"})
 
 _STATUS: list[tuple[type[BaseException], int]] = [
     (DesktopNotFoundError, 404),
+    (StaleNodeError, 404),
     (InputLimitError, 413),
     (InvalidInputError, 400),
     (DesktopBusyError, 429),
@@ -61,6 +64,7 @@ _STATUS: list[tuple[type[BaseException], int]] = [
     (DesktopClosedError, 409),
     (TakenOverError, 423),
     (MissingDependencyError, 503),
+    (AccessibilityError, 503),
     (DesktopStartError, 503),
     (TimeoutError, 504),
     (RFBError, 502),

@@ -1,0 +1,409 @@
+"""A small AT-SPI client: a desktop's accessibility tree, read and acted on over D-Bus, with timeouts and limits.
+
+Every toolkit that supports accessibility (GTK, Qt, Chromium and Electron, Firefox, LibreOffice, Java) puts its
+widgets on the desktop's accessibility bus: each is a D-Bus object with a role, a name, states, screen extents and
+the interfaces it offers (Action, EditableText, Value ...). The backends start that bus with the desktop and hand
+its address over (``BackendDesktop.accessibility_bus``); the session reads it here, in the process that holds the
+desktop (the Jupyter server, or the embedded manager's thread), never in the kernel.
+
+Why our own walk on dbus-fast rather than pyatspi (libatspi through GObject introspection): pyatspi aborts its
+process when there is no bus, asks one question at a time, and has no timeouts; here every call has a timeout (an
+app that hangs loses its subtree, marked with an error, and nothing else), the questions for a whole level of
+the tree are in flight at once (at most :data:`IN_FLIGHT`), and a missing bus is an :class:`AccessibilityError`.
+Measured on a 2,000-widget GTK window with bounds (``benchmarks/bench_accessibility.py``): see the README.
+dbus-fast over jeepney: the same walk took ~3x longer with jeepney (pure Python message parsing).
+
+A snapshot is JSON: ``{"nodes": [...], "truncated": bool, "limits": {...}, "elapsed": s}``, the nodes in document
+order (pre-order), each ``{"ref", "role", "name", "states", "bounds": [x, y, w, h] | None, "actions", "depth",
+"parent"}`` plus ``description``, ``text`` (editable text), ``value`` (sliders, spin buttons), ``error`` when they
+apply. ``ref`` (``":1.24/154"``: the app's bus name and its object) names the widget for as long as it lives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from .errors import AccessibilityError, InvalidInputError, StaleNodeError
+
+__all__ = [
+    "ROLES",
+    "STATES",
+    "AtspiClient",
+    "bus_address",
+    "check_limits",
+    "COMMANDS",
+    "MAX_NODES",
+    "MAX_DEPTH",
+    "MAX_TEXT",
+]
+
+#: AT-SPI's roles by number (libatspi's ``atspi_role_get_name``, at-spi2-core 2.46).
+ROLES = (
+    "invalid", "accelerator label", "alert", "animation", "arrow", "calendar", "canvas", "check box",
+    "check menu item", "color chooser", "column header", "combo box", "date editor", "desktop icon", "desktop frame",
+    "dial", "dialog", "directory pane", "drawing area", "file chooser", "filler", "focus traversable", "font chooser",
+    "frame", "glass pane", "html container", "icon", "image", "internal frame", "label", "layered pane", "list",
+    "list item", "menu", "menu bar", "menu item", "option pane", "page tab", "page tab list", "panel",
+    "password text", "popup menu", "progress bar", "push button", "radio button", "radio menu item", "root pane",
+    "row header", "scroll bar", "scroll pane", "separator", "slider", "spin button", "split pane", "status bar",
+    "table", "table cell", "table column header", "table row header", "tearoff menu item", "terminal", "text",
+    "toggle button", "tool bar", "tool tip", "tree", "tree table", "unknown", "viewport", "window", "extended",
+    "header", "footer", "paragraph", "ruler", "application", "autocomplete", "editbar", "embedded", "entry", "chart",
+    "caption", "document frame", "heading", "page", "section", "redundant object", "form", "link",
+    "input method window", "table row", "tree item", "document spreadsheet", "document presentation",
+    "document text", "document web", "document email", "comment", "list box", "grouping", "image map",
+    "notification", "info bar", "level bar", "title bar", "block quote", "audio", "video", "definition", "article",
+    "landmark", "log", "marquee", "math", "rating", "timer", "static", "math fraction", "math root", "subscript",
+    "superscript", "description list", "description term", "description value", "footnote", "content deletion",
+    "content insertion", "mark", "suggestion", "push button menu",
+)  # fmt: skip
+
+#: AT-SPI's states by bit (two 32-bit words).
+STATES = (
+    "invalid", "active", "armed", "busy", "checked", "collapsed", "defunct", "editable", "enabled", "expandable",
+    "expanded", "focusable", "focused", "has-tooltip", "horizontal", "iconified", "modal", "multi-line",
+    "multiselectable", "opaque", "pressed", "resizable", "selectable", "selected", "sensitive", "showing",
+    "single-line", "stale", "transient", "vertical", "visible", "manages-descendants", "indeterminate", "required",
+    "truncated", "animated", "invalid-entry", "supports-autocompletion", "selectable-text", "is-default", "visited",
+    "checkable", "has-popup", "read-only",
+)  # fmt: skip
+
+#: What a node can be asked (``AtspiClient.command``): read it again, one of its actions by name, replace its
+#: text, take the keyboard focus.
+COMMANDS = ("describe", "do", "set_text", "focus")
+
+MAX_NODES, MAX_DEPTH, MAX_TEXT = 20_000, 256, 100_000  # the most a snapshot may ask for
+DEFAULT_NODES, DEFAULT_DEPTH, DEFAULT_TEXT = 2_000, 64, 500
+MAX_WAIT = 120.0  # seconds a snapshot may take in all
+CALL_TIMEOUT = 3.0  # seconds an app has to answer one question
+IN_FLIGHT = 128  # questions in flight at once: dbus-fast's writer failed (EAGAIN) with thousands queued
+
+_ACC = "org.a11y.atspi.Accessible"
+_PROPS = "org.freedesktop.DBus.Properties"
+_PREFIX = "/org/a11y/atspi/accessible/"
+_ROOT = _PREFIX + "root"
+_BUS_NAME = re.compile(r":[0-9]+\.[0-9]+")
+_PATH = re.compile(r"/([A-Za-z0-9_]+(/[A-Za-z0-9_]+)*)?")
+# D-Bus errors that mean the object (or its whole app) is gone
+_GONE = (
+    "org.freedesktop.DBus.Error.ServiceUnknown",
+    "org.freedesktop.DBus.Error.UnknownObject",
+    "org.freedesktop.DBus.Error.UnknownMethod",
+    "org.freedesktop.DBus.Error.NoReply",
+    "org.freedesktop.DBus.Error.NameHasNoOwner",
+)
+
+
+def _dbus() -> Any:
+    from dbus_fast import Message, MessageType, Variant
+    from dbus_fast.aio import MessageBus
+
+    return Message, MessageType, Variant, MessageBus
+
+
+def check_limits(max_nodes: int, max_depth: int, max_text: int, timeout: float) -> None:
+    for name, value, high in (("max_nodes", max_nodes, MAX_NODES), ("max_depth", max_depth, MAX_DEPTH),
+                              ("max_text", max_text, MAX_TEXT)):  # fmt: skip
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= high:
+            raise InvalidInputError(f"{name} must be an integer from 1 to {high}, not {value!r:.40}")
+    if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 0 < timeout <= MAX_WAIT:
+        raise InvalidInputError(f"timeout must be a number of seconds above 0 and at most {MAX_WAIT:g}, not {timeout!r:.40}")
+
+
+def ref_of(bus: str, path: str) -> str:
+    """A node's reference: its app's bus name and its object path (AT-SPI's usual prefix left out)."""
+    return bus + ("/" + path[len(_PREFIX):] if path.startswith(_PREFIX) else path)
+
+
+def parse_ref(ref: Any) -> tuple[str, str]:
+    """(bus name, object path) of a reference, or InvalidInputError saying what one looks like."""
+    if isinstance(ref, str) and "/" in ref and len(ref) <= 512:
+        bus, rest = ref.split("/", 1)
+        path = "/" + rest if "/" in rest else _PREFIX + rest
+        if _BUS_NAME.fullmatch(bus) and _PATH.fullmatch(path):
+            return bus, path
+    raise InvalidInputError(
+        f"{ref!r:.80} is not a node reference: use a node's 'ref' from a snapshot (Desktop.accessibility()), "
+        "such as ':1.24/154'"
+    )
+
+
+def _states(words: Sequence[int]) -> list[str]:
+    bits = (int(words[0]) if words else 0) | (int(words[1]) << 32 if len(words) > 1 else 0)
+    return [name for i, name in enumerate(STATES) if i and bits >> i & 1]
+
+
+def _clip(text: Any, limit: int) -> str:
+    text = text if isinstance(text, str) else ""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+async def bus_address(session_bus: str, timeout: float = 10.0) -> str:
+    """The AT-SPI bus of a desktop, asked of its session bus (``org.a11y.Bus.GetAddress``: D-Bus activation starts
+    at-spi-bus-launcher if nothing did), after switching ``org.a11y.Status.IsEnabled`` on, which toolkits that watch
+    it (Qt, Chromium, Firefox) take as the signal to join."""
+    Message, MessageType, Variant, MessageBus = _dbus()
+    try:
+        bus = await asyncio.wait_for(MessageBus(bus_address=session_bus).connect(), timeout)
+    except (OSError, asyncio.TimeoutError, Exception) as exc:
+        raise AccessibilityError(f"the desktop's session bus ({session_bus}) does not answer: {exc}") from None
+    try:
+        def call(**kw: Any) -> Any:
+            return asyncio.wait_for(bus.call(Message(destination="org.a11y.Bus", path="/org/a11y/bus", **kw)), timeout)
+
+        await call(interface=_PROPS, member="Set", signature="ssv", body=["org.a11y.Status", "IsEnabled", Variant("b", True)])
+        reply = await call(interface="org.a11y.Bus", member="GetAddress")
+        if reply.message_type == MessageType.ERROR:
+            raise AccessibilityError(
+                f"the desktop has no accessibility bus ({reply.error_name}: {reply.body[0] if reply.body else ''}); "
+                "install at-spi2-core (sudo apt-get install at-spi2-core)"
+            )
+        return str(reply.body[0])
+    except asyncio.TimeoutError:
+        raise AccessibilityError(f"the desktop's session bus gave no accessibility bus within {timeout:g} s") from None
+    finally:
+        bus.disconnect()
+
+
+class AtspiClient:
+    """One connection to a desktop's accessibility bus. Open with :meth:`connect`; :meth:`close` when done."""
+
+    def __init__(self, bus: Any) -> None:
+        self._bus = bus
+        self._slots = asyncio.Semaphore(IN_FLIGHT)
+        self.call_timeout = CALL_TIMEOUT
+
+    @classmethod
+    async def connect(cls, address: str, timeout: float = 10.0) -> AtspiClient:
+        MessageBus = _dbus()[3]
+        try:
+            bus = await asyncio.wait_for(MessageBus(bus_address=address).connect(), timeout)
+        except asyncio.TimeoutError:
+            raise AccessibilityError(f"the accessibility bus ({address}) did not answer within {timeout:g} s") from None
+        except Exception as exc:
+            raise AccessibilityError(f"cannot reach the accessibility bus ({address}): {exc}") from None
+        return cls(bus)
+
+    @property
+    def connected(self) -> bool:
+        return bool(self._bus.connected)
+
+    def close(self) -> None:
+        self._bus.disconnect()
+
+    async def _call(self, bus: str, path: str, interface: str, member: str, signature: str = "", body: Sequence[Any] = ()) -> list[Any]:
+        Message, MessageType = _dbus()[:2]
+        message = Message(destination=bus, path=path, interface=interface, member=member, signature=signature, body=list(body))
+        async with self._slots:
+            try:
+                reply = await asyncio.wait_for(self._bus.call(message), self.call_timeout)
+            except asyncio.TimeoutError:
+                raise AccessibilityError(f"{ref_of(bus, path)} did not answer {member} within {self.call_timeout:g} s (the app may hang)") from None
+            except EOFError:
+                raise AccessibilityError("the accessibility bus closed") from None
+        if reply.message_type == MessageType.ERROR:
+            if reply.error_name in _GONE:
+                raise StaleNodeError(
+                    f"node {ref_of(bus, path)} is gone (its window or app closed): take a new snapshot with "
+                    "Desktop.accessibility()"
+                )
+            raise AccessibilityError(f"{ref_of(bus, path)}: {member}: {reply.error_name}: {reply.body[0] if reply.body else ''}")
+        return list(reply.body)
+
+    # ------------------------------------------------------------------ reading
+
+    async def _basics(self, bus: str, path: str, max_text: int) -> dict[str, Any]:
+        role, props, state, interfaces = await asyncio.gather(
+            self._call(bus, path, _ACC, "GetRole"),
+            self._call(bus, path, _PROPS, "GetAll", "s", [_ACC]),
+            self._call(bus, path, _ACC, "GetState"),
+            self._call(bus, path, _ACC, "GetInterfaces"),
+        )
+        number = int(role[0])
+        values = {k: v.value for k, v in props[0].items()}
+        node: dict[str, Any] = {
+            "ref": ref_of(bus, path),
+            "role": ROLES[number] if 0 <= number < len(ROLES) else "unknown",
+            "name": _clip(values.get("Name"), max_text),
+            "states": _states(state[0]),
+        }
+        description = _clip(values.get("Description"), max_text)
+        if description:
+            node["description"] = description
+        node["_children"] = int(values.get("ChildCount") or 0)
+        node["_interfaces"] = {str(i).rsplit(".", 1)[-1] for i in interfaces[0]}
+        return node
+
+    async def _details(self, bus: str, path: str, node: dict[str, Any], max_text: int) -> None:
+        """Bounds, action names, text and value: what a node on the screen has."""
+        interfaces = node["_interfaces"]
+        jobs: dict[str, Any] = {}
+        if "Component" in interfaces:
+            jobs["bounds"] = self._call(bus, path, "org.a11y.atspi.Component", "GetExtents", "u", [0])
+        if "Action" in interfaces:
+            jobs["actions"] = self._call(bus, path, "org.a11y.atspi.Action", "GetActions")
+        if "EditableText" in interfaces and "Text" in interfaces and node["role"] != "password text":
+            jobs["text"] = self._call(bus, path, "org.a11y.atspi.Text", "GetText", "ii", [0, max_text])
+        if "Value" in interfaces:
+            jobs["value"] = self._call(bus, path, _PROPS, "Get", "ss", ["org.a11y.atspi.Value", "CurrentValue"])
+        results = await asyncio.gather(*jobs.values(), return_exceptions=True)
+        node["bounds"], node["actions"] = None, []
+        for key, result in zip(jobs, results):
+            if isinstance(result, StaleNodeError):
+                raise result
+            if isinstance(result, BaseException):
+                continue  # an interface that does not answer one question leaves the rest
+            if key == "bounds":
+                x, y, w, h = (int(v) for v in result[0])
+                node["bounds"] = [x, y, w, h] if w > 0 and h > 0 else None
+            elif key == "actions":
+                node["actions"] = [str(a[0]) for a in result[0] if a and a[0]]
+            elif key == "text":
+                node["text"] = _clip(result[0], max_text)
+            else:
+                node["value"] = result[0].value
+
+    async def _node(self, bus: str, path: str, depth: int, parent: int, show_all: bool, max_text: int) -> dict[str, Any]:
+        try:
+            node = await self._basics(bus, path, max_text)
+            if show_all or "showing" in node["states"] or node["role"] == "application":
+                await self._details(bus, path, node, max_text)
+            else:
+                node["_hidden"] = True
+        except StaleNodeError:
+            node = {"ref": ref_of(bus, path), "_gone": True}
+        except AccessibilityError as exc:  # an app that hangs loses this node and its subtree, nothing else
+            node = {"ref": ref_of(bus, path), "role": "unknown", "name": "", "states": [], "bounds": None,
+                    "actions": [], "error": str(exc), "_children": 0}  # fmt: skip
+        node["depth"], node["parent"] = depth, parent
+        return node
+
+    async def snapshot(
+        self,
+        app: str | None = None,
+        show_all: bool = False,
+        max_nodes: int = DEFAULT_NODES,
+        max_depth: int = DEFAULT_DEPTH,
+        max_text: int = DEFAULT_TEXT,
+        timeout: float = 30.0,
+    ) -> dict[str, Any]:
+        """The tree, breadth first (each level's questions in flight together) up to the limits, returned in
+        document order. Without ``show_all`` only what is on the screen: nodes that are not ``showing`` are left
+        out with their subtrees. ``app``: only applications whose name contains it (case-insensitive)."""
+        check_limits(max_nodes, max_depth, max_text, timeout)
+        if app is not None and (not isinstance(app, str) or len(app) > 200):
+            raise InvalidInputError("app must be a part of an application's name (at most 200 characters)")
+        started = time.monotonic()
+        try:
+            return await asyncio.wait_for(self._walk(app, show_all, max_nodes, max_depth, max_text), timeout)
+        except asyncio.TimeoutError:
+            raise AccessibilityError(
+                f"the accessibility tree took over {timeout:g} s (timeout); ask for less (app=..., max_nodes=...)"
+            ) from None
+        finally:
+            self.last_elapsed = time.monotonic() - started
+
+    async def _walk(self, app: str | None, show_all: bool, max_nodes: int, max_depth: int, max_text: int) -> dict[str, Any]:
+        started = time.monotonic()
+        (apps,) = await self._call("org.a11y.atspi.Registry", _ROOT, _ACC, "GetChildren")
+        level = [(str(b), str(p), -1) for b, p in apps]
+        nodes: list[dict[str, Any]] = []
+        truncated, depth = False, 0
+        while level:
+            if len(nodes) + len(level) > max_nodes:
+                level, truncated = level[: max_nodes - len(nodes)], True
+            found = await asyncio.gather(*(self._node(b, p, depth, parent, show_all, max_text) for b, p, parent in level))
+            following = []
+            for node in found:
+                if node.get("_gone") or node.get("_hidden"):
+                    continue
+                if depth == 0 and app is not None and app.lower() not in node["name"].lower():
+                    continue
+                index = len(nodes)
+                nodes.append(node)
+                if node.pop("_children", 0):
+                    if depth + 1 < max_depth:
+                        following.append(index)
+                    else:
+                        truncated = True
+            level = []
+            if following:
+                kids = await asyncio.gather(
+                    *(self._call(*parse_ref(nodes[i]["ref"]), _ACC, "GetChildren") for i in following), return_exceptions=True
+                )
+                for i, result in zip(following, kids):
+                    if isinstance(result, BaseException):
+                        continue
+                    level += [(str(b), str(p), i) for b, p in result[0] if b and p != "/org/a11y/atspi/null"]
+            depth += 1
+        return {"nodes": _document_order(nodes), "truncated": truncated, "elapsed": round(time.monotonic() - started, 4),
+                "limits": {"max_nodes": max_nodes, "max_depth": max_depth, "max_text": max_text}}  # fmt: skip
+
+    # ------------------------------------------------------------------ acting
+
+    async def command(self, ref: str, what: str, arg: str | None = None, max_text: int = DEFAULT_TEXT) -> dict[str, Any]:
+        """``describe`` (the node as it is now), ``do`` (its action named ``arg``), ``set_text`` (replace its text
+        with ``arg``) or ``focus``; answers the node as it is afterwards."""
+        if what not in COMMANDS:
+            raise InvalidInputError(f"no node command {what!r:.40}: one of {', '.join(COMMANDS)}")
+        bus, path = parse_ref(ref)
+        node = await self._basics(bus, path, max_text)
+        if "defunct" in node["states"]:
+            raise StaleNodeError(f"node {ref} is gone (defunct): take a new snapshot with Desktop.accessibility()")
+        await self._details(bus, path, node, max_text)
+        label = f"node {ref} ({node['role']} {node['name']!r:.60})"
+        if what == "do":
+            if not isinstance(arg, str) or not arg:
+                raise InvalidInputError(f"do needs an action's name; {label} has: {', '.join(node['actions']) or 'none'}")
+            names = [a.lower() for a in node["actions"]]
+            if arg.lower() not in names:
+                raise InvalidInputError(f"{label} has no action {arg!r:.40}; its actions: {', '.join(node['actions']) or 'none'}")
+            (done,) = await self._call(bus, path, "org.a11y.atspi.Action", "DoAction", "i", [names.index(arg.lower())])
+            if not done:
+                raise AccessibilityError(f"{label} refused its action {arg!r}")
+        elif what == "set_text":
+            if not isinstance(arg, str) or len(arg) > MAX_TEXT:
+                raise InvalidInputError(f"set_text needs a string of at most {MAX_TEXT} characters")
+            if "EditableText" not in node["_interfaces"]:
+                raise InvalidInputError(f"{label} is not editable text (it offers {', '.join(sorted(node['_interfaces']))})")
+            (done,) = await self._call(bus, path, "org.a11y.atspi.EditableText", "SetTextContents", "s", [arg])
+            if not done:
+                raise AccessibilityError(f"{label} refused the text (is it read-only?)")
+        elif what == "focus":
+            if "Component" not in node["_interfaces"]:
+                raise InvalidInputError(f"{label} cannot take the focus (no Component interface)")
+            (done,) = await self._call(bus, path, "org.a11y.atspi.Component", "GrabFocus")
+            if not done:
+                raise AccessibilityError(f"{label} did not take the focus (is it focusable and showing?)")
+        if what != "describe":
+            node = await self._basics(bus, path, max_text)
+            await self._details(bus, path, node, max_text)
+        return _public(node)
+
+
+def _public(node: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in node.items() if not k.startswith("_")}
+
+
+def _document_order(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Breadth-first nodes (``parent``: an index into that list) in document order, ``parent`` renumbered."""
+    children: dict[int, list[int]] = {}
+    for i, node in enumerate(nodes):
+        children.setdefault(node["parent"], []).append(i)
+    order: list[int] = []
+    stack = list(reversed(children.get(-1, [])))
+    while stack:
+        i = stack.pop()
+        order.append(i)
+        stack.extend(reversed(children.get(i, [])))
+    where = {old: new for new, old in enumerate(order)}
+    out = []
+    for i in order:
+        node = _public(nodes[i])
+        node["parent"] = where.get(node["parent"], -1)
+        out.append(node)
+    return out
