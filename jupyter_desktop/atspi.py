@@ -347,7 +347,8 @@ class AtspiClient:
 
     async def command(self, ref: str, what: str, arg: str | None = None, max_text: int = DEFAULT_TEXT) -> dict[str, Any]:
         """``describe`` (the node as it is now), ``do`` (its action named ``arg``), ``set_text`` (replace its text
-        with ``arg``) or ``focus``; answers the node as it is afterwards."""
+        with ``arg``) or ``focus``; answers the node as it is afterwards, with the AT-SPI ``interfaces`` it offers
+        (``"gone": True`` when the command closed it, as a dialog's button does)."""
         if what not in COMMANDS:
             raise InvalidInputError(f"no node command {what!r:.40}: one of {', '.join(COMMANDS)}")
         bus, path = parse_ref(ref)
@@ -380,9 +381,12 @@ class AtspiClient:
             if not done:
                 raise AccessibilityError(f"{label} did not take the focus (is it focusable and showing?)")
         if what != "describe":
-            node = await self._basics(bus, path, max_text)
-            await self._details(bus, path, node, max_text)
-        return _public(node)
+            try:
+                node = await self._basics(bus, path, max_text)
+                await self._details(bus, path, node, max_text)
+            except StaleNodeError:  # the action closed its window (a dialog's "Yes"): the node as it was
+                return {**_public(node), "interfaces": sorted(node["_interfaces"]), "gone": True}
+        return {**_public(node), "interfaces": sorted(node["_interfaces"])}
 
 
 def _public(node: dict[str, Any]) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from typing import Any, cast
 from PIL import Image
 
 from ._loop import LoopThread, loop_thread
+from .accessibility import AccessibilityTree, AccessibleNode, matcher, outline
 from .backends.base import DesktopSpec, LaunchedProcess, RunResult
 from .errors import ActionDeniedError, DesktopClosedError, InvalidInputError, TakenOverError
 from .gate import check_policy, verdicts
@@ -766,6 +767,86 @@ class Desktop:
     def close_window(self, window: Window | int) -> None:
         """Ask a window to close, as its close button would."""
         self._call(self._session.window_command(window if isinstance(window, int) else window.id, "close"))
+
+    # ------------------------------------------------------------------ the accessibility tree
+
+    def accessibility(
+        self,
+        format: str = "tree",
+        *,
+        app: str | None = None,
+        all: bool = False,
+        max_nodes: int = 2000,
+        max_depth: int = 64,
+        max_text: int = 500,
+        timeout: float = 30.0,
+    ) -> AccessibilityTree | str:
+        """The widgets on the screen, from the desktop's accessibility (AT-SPI) bus: an :class:`AccessibilityTree`
+        (``.find(role=, name=, states=)``, nodes you can ``click()``, ``do()``, ``set_text()``, ``focus()``), or with
+        ``format="text"`` a compact outline for a language model. ``app``: only applications whose name contains
+        it; ``all``: widgets that are not showing too (closed menus, other tabs). Limits: ``max_nodes`` (at most
+        20,000), ``max_depth`` (256), ``max_text`` characters of a name or text (100,000), ``timeout`` s (120).
+        Toolkits join the bus by themselves (GTK, Qt, Firefox; Chromium needs ``--force-renderer-accessibility``
+        for web content)."""
+        if format not in ("tree", "text"):
+            raise InvalidInputError(f"format must be 'tree' or 'text', not {format!r:.40}")
+        snapshot = self._call(
+            self._session.accessibility(app, bool(all), max_nodes, max_depth, max_text, timeout), timeout + 30
+        )
+        return outline(snapshot) if format == "text" else AccessibilityTree(self, snapshot)
+
+    def wait_for_node(
+        self,
+        role: str | None = None,
+        name: str | re.Pattern[str] | None = None,
+        *,
+        states: Sequence[str] | str | None = None,
+        app: str | None = None,
+        timeout: float = 10.0,
+    ) -> AccessibleNode:
+        """Wait until a widget with that role, name and states is on the screen and return it (the first in
+        document order); TimeoutError after ``timeout`` s, naming what was there."""
+        test = matcher(role, name, states)  # a bad role or state raises before any wait
+        deadline = time.monotonic() + timeout
+        while True:
+            tree = cast(AccessibilityTree, self.accessibility(app=app, timeout=max(1.0, min(30.0, timeout))))
+            found = [node for node in tree.nodes if test(node.data)]
+            if found:
+                return found[0]
+            if time.monotonic() >= deadline:
+                named = sorted({f"{n.role} {n.name!r}" for n in tree.nodes if n.name and n.actions})[:20]
+                raise TimeoutError(
+                    f"no {role or 'node'} named {name!r} appeared within {timeout:g} s; on the screen: "
+                    + (", ".join(named) or "nothing with a name and an action")
+                )
+            time.sleep(0.1)
+
+    def _accessible_command(self, node: AccessibleNode, command: str, arg: str | None) -> dict[str, Any]:
+        """A node's click/do/set_text/focus/describe, through the gate as input is (a set_text is typing, an action
+        a click at the node) and recorded as an ``agent`` step of this Desktop's own recording."""
+        if command == "describe":
+            return self._call(self._session.accessible_command(node.ref, "describe"))
+        now = self._call(self._session.accessible_command(node.ref, "describe"))
+        if command == "click":
+            if not now.get("bounds"):
+                raise InvalidInputError(f"{node!r} has no place on the screen (no bounds): use do(...) or set_text(...)")
+            x, y, w, h = now["bounds"]
+            self.left_click(x + w // 2, y + h // 2)
+            return now
+        if command == "set_text":
+            judged = [{"action": "type", "text": arg if isinstance(arg, str) else ""}]
+        elif command == "do" and now.get("bounds"):
+            x, y, w, h = now["bounds"]
+            judged = [{"action": "click", "x": x + w // 2, "y": y + h // 2}]
+        else:
+            judged = []
+        self._gate(judged)
+        call = lambda: self._call(self._session.accessible_command(node.ref, command, arg))  # noqa: E731
+        recorder = self._recorder
+        if not isinstance(recorder, Recorder):  # none, or the server records (the server's session notes it)
+            return call()
+        step = {"action": "accessible", "command": command, "ref": node.ref, "role": now["role"], "name": now["name"]}
+        return recorder._around([step if arg is None else {**step, "arg": arg}], call)
 
     # ------------------------------------------------------------------ clipboard
 

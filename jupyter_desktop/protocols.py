@@ -97,6 +97,24 @@ class DesktopSession(Protocol):
         """The entries of a directory as the desktop's user sees it (relative to their home): name, type
         (file, directory, link, other), size in bytes, modified (seconds since the epoch)."""
 
+    # ---- the accessibility tree (jupyter_desktop.atspi)
+    async def accessibility(
+        self,
+        app: str | None = None,
+        show_all: bool = False,
+        max_nodes: int = 2000,
+        max_depth: int = 64,
+        max_text: int = 500,
+        timeout: float = 30.0,
+    ) -> dict[str, Any]:
+        """A snapshot of the widgets on the screen (every widget with ``show_all``), from the desktop's AT-SPI bus:
+        ``{"nodes": [...], "truncated", "limits", "elapsed"}``, each node's role, name, states, bounds (screen
+        pixels), actions, text or value, ``ref``, ``depth`` and ``parent`` (an index), in document order."""
+
+    async def accessible_command(self, ref: str, command: str, arg: str | None = None) -> dict[str, Any]:
+        """Act on the node ``ref``: describe (read it again), click (the pointer, at its middle), do (its action
+        named ``arg``), set_text (to ``arg``), focus. Answers the node; waits like input while a person holds."""
+
     # ---- windows
     async def windows(self) -> list[Window]: ...
 

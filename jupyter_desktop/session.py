@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import actions as _actions
+from . import atspi
 from .backends.base import Backend, BackendDesktop, DesktopSpec, LaunchedProcess, RunResult, check_argv, check_env
 from .errors import (
     DesktopClosedError,
@@ -72,6 +73,8 @@ class Session(RFBScreen):
         self.gate = Gate(self._gate_event)  # who holds the desktop, the approvals waiting (a person in the loop)
         self._init_screen()
         self._death_task: asyncio.Task[None] | None = None
+        self._atspi: atspi.AtspiClient | None = None  # the accessibility bus, once asked
+        self._atspi_lock = asyncio.Lock()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -112,6 +115,9 @@ class Session(RFBScreen):
             await asyncio.sleep(0.05)
 
     async def _release(self) -> None:
+        client, self._atspi = self._atspi, None
+        if client is not None:
+            client.close()
         rfb, self.rfb = self.rfb, None
         if rfb is not None:
             await rfb.close()
@@ -417,6 +423,75 @@ class Session(RFBScreen):
         if len(entries) > MAX_LISTED:
             raise InputLimitError(f"{path!r:.200} has more than {MAX_LISTED} entries (MAX_LISTED); list a smaller directory")
         return sorted(entries, key=lambda e: e["name"])
+
+    # ------------------------------------------------------------------ the accessibility tree
+
+    async def _accessible(self) -> atspi.AtspiClient:
+        async with self._atspi_lock:
+            client = self._atspi
+            if client is None or not client.connected:
+                desktop = self._backend_desktop()
+                client = self._atspi = await atspi.AtspiClient.connect(await desktop.accessibility_bus())
+            return client
+
+    async def accessibility(
+        self,
+        app: str | None = None,
+        show_all: bool = False,
+        max_nodes: int = atspi.DEFAULT_NODES,
+        max_depth: int = atspi.DEFAULT_DEPTH,
+        max_text: int = atspi.DEFAULT_TEXT,
+        timeout: float = 30.0,
+    ) -> dict[str, Any]:
+        atspi.check_limits(max_nodes, max_depth, max_text, timeout)
+        client = await self._accessible()
+        return await client.snapshot(app, show_all, max_nodes, max_depth, max_text, timeout)
+
+    async def accessible_command(self, ref: str, command: str, arg: str | None = None) -> dict[str, Any]:
+        if command not in (*atspi.COMMANDS, "click"):
+            raise InvalidInputError(f"no node command {command!r:.40}: one of {', '.join((*atspi.COMMANDS, 'click'))}")
+        atspi.parse_ref(ref)
+        client = await self._accessible()
+        if command == "describe":
+            return await client.command(ref, "describe")
+        if not await self.gate.wait_for_control(AGENT_WAIT):
+            raise TakenOverError(f"{self.gate.by} holds desktop {self.id} and did not hand it back within {AGENT_WAIT:g} s")
+        node = await client.command(ref, "describe")
+        if command == "click":
+            x, y = await self._center(node)
+            await self.perform([{"action": "click", "x": x, "y": y}])  # as a person clicks: a step while recording
+            return node
+        if command == "set_text" and "EditableText" not in node["interfaces"] and "editable" in node["states"]:
+            # an editable field without AT-SPI's EditableText (Chromium's): focus it, select all, type
+            if not isinstance(arg, str):
+                raise InvalidInputError("set_text needs a string")
+            await client.command(ref, "focus")
+            await self.perform([{"action": "press", "keys": "ctrl+a"}, {"action": "type", "text": arg}])
+            return await client.command(ref, "describe")
+        recorder, began = self.recorder, time.time()
+        error = None
+        try:
+            return await client.command(ref, command, arg)
+        except BaseException as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            if recorder is not None and recorder.recording:
+                step = {"action": "accessible", "command": command, "ref": ref, "role": node["role"], "name": node["name"]}
+                recorder.note([step if arg is None else {**step, "arg": arg}], "agent", began=began, error=error)
+
+    async def _center(self, node: Mapping[str, Any]) -> tuple[int, int]:
+        """The middle of a node's bounds, which must be on the screen."""
+        bounds = node.get("bounds")
+        label = f"node {node['ref']} ({node['role']} {node['name']!r:.60})"
+        if not bounds:
+            raise InvalidInputError(f"{label} has no place on the screen (no bounds): use do(...) or set_text(...)")
+        x, y, w, h = bounds
+        cx, cy = x + w // 2, y + h // 2
+        width, height = await self.screen_size()
+        if not (0 <= cx < width and 0 <= cy < height):
+            raise InvalidInputError(f"{label} is off the screen (bounds {bounds}): scroll it into view first")
+        return cx, cy
 
     async def windows(self) -> list[Window]:
         result = await self._tool(["sh", "-c", WINDOWS_SCRIPT])

@@ -30,7 +30,7 @@ from typing import Any
 from ..errors import DesktopStartError, InvalidInputError, MissingDependencyError
 from ..images.desktop import first_look
 from . import _proc, owners
-from .base import Backend, BackendDesktop, DesktopSpec, LaunchedProcess, RFBEndpoint, RunResult
+from .base import ACCESSIBILITY_ENV, Backend, BackendDesktop, DesktopSpec, LaunchedProcess, RFBEndpoint, RunResult
 
 __all__ = ["LocalBackend", "LocalDesktop", "registry_dir", "reap_orphans"]
 
@@ -50,6 +50,9 @@ _DROP_ENV = (
     "GNOME_TERMINAL_SERVICE",
     _proc.MARKER,
 )
+
+# at-spi2-core's bus launcher: Debian 12 and Ubuntu 22.04+, then older layouts
+_ATSPI_LAUNCHERS = ("/usr/libexec/at-spi-bus-launcher", "/usr/lib/at-spi2-core/at-spi-bus-launcher")
 
 _INSTALL = {
     "Xvnc": "tigervnc-standalone-server",
@@ -245,10 +248,14 @@ class LocalDesktop(BackendDesktop):
             "GDK_BACKEND": "x11",
             "QT_QPA_PLATFORM": "xcb",
             "XDG_CONFIG_DIRS": f"{self.dir / 'xdg'}:{base.get('XDG_CONFIG_DIRS', '/etc/xdg')}",
+            # the desktop's own runtime folder: its accessibility bus socket (at-spi/) and the like live and go with it
+            "XDG_RUNTIME_DIR": str(self.dir / "runtime"),
+            **ACCESSIBILITY_ENV,
             **spec.env,
             _proc.MARKER: self.id,
         }
         self._write_xdg_overrides()
+        (self.dir / "runtime").mkdir(mode=0o700)
 
         bus = None
         if spec.profile != "none" and self.backend.dbus_daemon:
@@ -313,6 +320,8 @@ class LocalDesktop(BackendDesktop):
             await self._wait_for_socket(Path(self.socket_path), self._vnc, "x11vnc.log")
         if bus is not None:
             await self._wait_for_socket(bus, None, "dbus.log", required=False)
+            if self.backend.atspi_launcher:  # the accessibility bus, now that DISPLAY is known (apps find it by D-Bus)
+                await self._spawn([self.backend.atspi_launcher, "--launch-immediately"], "atspi.log")
 
         session = self._session_argv()
         if session:
@@ -517,6 +526,21 @@ class LocalDesktop(BackendDesktop):
                 return f"the {what} exited with status {process.returncode}. Its log ends:\n{_tail(self.dir / log)}"
         return None
 
+    async def accessibility_bus(self) -> str:
+        from .. import atspi
+        from ..errors import AccessibilityError
+
+        self._check_running()
+        bus = self.env.get("DBUS_SESSION_BUS_ADDRESS")
+        if not bus:
+            raise AccessibilityError(
+                f"desktop {self.id} has no session bus, hence no accessibility bus: "
+                + ("the profile 'none' starts none" if self.spec.profile == "none" else "install dbus-daemon")
+            )
+        if not self.backend.atspi_launcher:
+            raise AccessibilityError("no accessibility bus: install at-spi2-core (sudo apt-get install at-spi2-core)")
+        return await atspi.bus_address(bus)
+
     def info(self) -> dict[str, Any]:
         return {"display": f":{self.display}" if self.display is not None else None, "x_server": self.x_server}
 
@@ -553,6 +577,7 @@ class LocalBackend(Backend):
         self.start_timeout = start_timeout
         self.setpriv = shutil.which("setpriv")
         self.dbus_daemon = shutil.which("dbus-daemon")
+        self.atspi_launcher = next((p for p in _ATSPI_LAUNCHERS if os.access(p, os.X_OK)), None)
         self.xrdb = shutil.which("xrdb")
         self.xprop = shutil.which("xprop")
         self.programs: dict[str, str] = {}
