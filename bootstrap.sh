@@ -25,6 +25,9 @@ APT_PACKAGES=(
   xdotool wmctrl xclip x11-utils x11-xserver-utils xdg-utils
   # apps and fonts for the desktop and the tests
   xterm fonts-dejavu-core xfonts-base
+  # the accessibility tree (Desktop.accessibility): the AT-SPI bus and registry; zenity's GTK dialogs in the tests;
+  # libatspi through python3-pyatspi and GTK's introspection for benchmarks/bench_accessibility.py's comparison
+  at-spi2-core zenity python3-pyatspi gir1.2-atspi-2.0 gir1.2-gtk-3.0
   # tests and benchmarks: OCR as the vision consumer, the xdotool/scrot/import paths we compare against,
   # and a real browser (Playwright drives Debian's chromium; its own browser download cannot work here)
   tesseract-ocr tesseract-ocr-eng scrot imagemagick procps chromium

@@ -7,9 +7,11 @@
 >>> d.screenshot()
 """
 
+from .accessibility import AccessibilityTree, AccessibleNode
 from .backends.base import DesktopSpec, RunResult
 from .desktop import Desktop, Process
 from .errors import (
+    AccessibilityError,
     ActionDeniedError,
     DesktopBusyError,
     DesktopClosedError,
@@ -24,6 +26,7 @@ from .errors import (
     RFBAuthError,
     RFBError,
     RFBProtocolError,
+    StaleNodeError,
     TakenOverError,
 )
 from .trajectory import Recorder, Step, Trajectory
@@ -64,9 +67,13 @@ __all__ = [
     "Recorder",
     "Step",
     "Trajectory",
+    "AccessibilityTree",
+    "AccessibleNode",
     "DesktopError",
     "ActionDeniedError",
     "TakenOverError",
+    "AccessibilityError",
+    "StaleNodeError",
     "DesktopClosedError",
     "DesktopNotFoundError",
     "DesktopStartError",

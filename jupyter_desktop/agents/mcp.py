@@ -30,6 +30,7 @@ from mcp_types import CallToolResult, ImageContent, TextContent, ToolAnnotations
 from pydantic import Field
 
 from .. import actions as _actions
+from ..accessibility import AccessibleNode, outline
 from ..errors import DesktopError, InvalidInputError
 from .anthropic import MAX_LONG_EDGE, MAX_PIXELS
 from .model_view import ModelView, png_base64
@@ -380,6 +381,39 @@ def build_server(
         """Ask a window to close, as its close button would (the program may ask to save first)."""
         desktops.get(desktop_id).close_window(window_id)
         return _result(f"Asked window {window_id} to close.")
+
+    # ------------------------------------------------------------------ the accessibility tree
+
+    @tool("accessibility_tree", READ, "Widgets on the screen")
+    def accessibility_tree(
+        app: Annotated[str | None, Field(description="only applications whose name contains this", max_length=200)] = None,
+        max_nodes: Annotated[int, Field(ge=1, le=20_000)] = 2000,
+        desktop_id: DesktopId = None,
+    ) -> CallToolResult:
+        """The widgets on the screen, one line each: role, name, '@x,y wxh' bounds in screenshot pixels, states,
+        text, and its [ref] for node_action. Cheaper than a screenshot for finding buttons, fields and menu items."""
+        v = view(desktop_id)
+        v.refresh()
+        tree = v.desktop.accessibility(app=app, max_nodes=max_nodes)
+        assert not isinstance(tree, str)
+        text = outline(tree.snapshot, scale=v.size[0] / v.screen[0])
+        return _result(text or "no application shows a widget", {"nodes": len(tree), "truncated": tree.truncated})
+
+    @tool("node_action", ACT, "Act on a widget")
+    def node_action(
+        ref: Annotated[str, Field(description="a node's [ref] from accessibility_tree", max_length=512)],
+        command: Literal["click", "do", "set_text", "focus"],
+        arg: Annotated[str | None, Field(description="do: the action's name (e.g. 'click', 'press'); set_text: the text",
+                                         max_length=_actions.MAX_TEXT)] = None,
+        desktop_id: DesktopId = None,
+    ) -> CallToolResult:
+        """Act on a widget found with accessibility_tree: click it with the pointer, do one of its actions, replace
+        its text, or give it the keyboard focus."""
+        node = AccessibleNode(desktops.get(desktop_id), {"ref": ref})
+        result = {"click": node.click, "do": node.do, "set_text": node.set_text, "focus": node.focus}[command]
+        after = result(arg) if command in ("do", "set_text") else result()  # type: ignore[operator]
+        said = f" ({after.role} {after.name!r})" if isinstance(after, AccessibleNode) else ""
+        return _result(f"{command} on {ref}{said}: done.")
 
     # ------------------------------------------------------------------ clipboard
 

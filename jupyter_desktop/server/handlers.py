@@ -40,7 +40,8 @@ from ..errors import (
     StaleNodeError,
     TakenOverError,
 )
-from .. import wire
+from .. import atspi, wire
+from ..accessibility import outline
 from ..session import Session
 
 __all__ = ["routes", "DesktopAPIHandler", "RESOURCE"]
@@ -443,6 +444,40 @@ class WindowCommandHandler(DesktopAPIHandler):
         self.finish()
 
 
+class AccessibilityHandler(DesktopAPIHandler):
+    """``GET``: a snapshot of the widgets on the screen (``?format=json|text&app=&all=1&max_nodes=&max_depth=
+    &max_text=&timeout=``); ``POST {"ref", "command", "arg"}``: act on one (click, do, set_text, focus, describe)."""
+
+    QUERY = {"get": ("format", "app", "all", "max_nodes", "max_depth", "max_text", "timeout")}
+
+    @api
+    async def get(self, desktop_id: str) -> None:
+        fmt = self.get_argument("format", "json")
+        if fmt not in ("json", "text"):
+            raise InvalidInputError(f"format must be json or text, not {fmt!r:.40}")
+        snapshot = await self.session(desktop_id).accessibility(
+            self.get_argument("app", None),
+            self.get_argument("all", "0") in ("1", "true", "yes"),
+            self.arg_int("max_nodes", atspi.DEFAULT_NODES, 1, atspi.MAX_NODES),
+            self.arg_int("max_depth", atspi.DEFAULT_DEPTH, 1, atspi.MAX_DEPTH),
+            self.arg_int("max_text", atspi.DEFAULT_TEXT, 1, atspi.MAX_TEXT),
+            self.arg_float("timeout", 30.0, 0.1, atspi.MAX_WAIT),
+        )
+        if fmt == "text":
+            self.finish(outline(snapshot), set_content_type="text/plain; charset=utf-8")
+        else:
+            self.reply(snapshot)
+
+    @api
+    async def post(self, desktop_id: str) -> None:
+        body = self.body()
+        _fields(body, {"ref", "command", "arg"})
+        ref, command, arg = body.get("ref"), body.get("command"), body.get("arg")
+        if not isinstance(command, str) or (arg is not None and not isinstance(arg, str)):
+            raise InvalidInputError('the body is {"ref": a node\'s ref, "command": click|do|set_text|focus|describe, "arg": a string}')
+        self.reply(await self.session(desktop_id).accessible_command(ref, command, arg))
+
+
 class ClipboardHandler(DesktopAPIHandler):
     @api
     async def get(self, desktop_id: str) -> None:
@@ -518,6 +553,7 @@ def routes() -> list[tuple[str, type]]:
         (rf"{base}/{ID}/processes/(?P<pid>[^/]+)/wait", ProcessWaitHandler),
         (rf"{base}/{ID}/windows", WindowsHandler),
         (rf"{base}/{ID}/windows/(?P<window_id>[^/]+)/(?P<command>[^/]+)", WindowCommandHandler),
+        (rf"{base}/{ID}/accessibility", AccessibilityHandler),
         (rf"{base}/{ID}/clipboard", ClipboardHandler),
         (rf"{base}/{ID}/size", SizeHandler),
         (rf"{base}/{ID}/stable", StableHandler),
