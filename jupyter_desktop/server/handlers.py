@@ -26,7 +26,6 @@ from tornado import web
 from ..backends.base import DesktopSpec
 from ..errors import (
     BY_NAME,
-    AccessibilityError,
     DesktopBusyError,
     DesktopClosedError,
     DesktopError,
@@ -65,7 +64,6 @@ _STATUS: list[tuple[type[BaseException], int]] = [
     (DesktopClosedError, 409),
     (TakenOverError, 423),
     (MissingDependencyError, 503),
-    (AccessibilityError, 503),
     (DesktopStartError, 503),
     (TimeoutError, 504),
     (RFBError, 502),
