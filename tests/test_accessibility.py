@@ -8,11 +8,13 @@ import re
 import shlex
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from jupyter_desktop import AccessibilityError, Desktop, InvalidInputError, StaleNodeError
 from jupyter_desktop.accessibility import AccessibilityTree
+from jupyter_desktop.backends import _proc
 
 from .harness.server import TOKEN, JupyterServer
 from .harness.waiting import eventually
@@ -211,6 +213,10 @@ def test_in_this_process_and_without_a_bus(monkeypatch) -> None:
         process = zenity(d, "--question", "--text", "Here")
         d.wait_for_node("push button", "Yes").click()
         assert process.wait(20) == 0
+        atspi = {pid for pid in _proc.marked_processes([d.id]).get(d.id, set())
+                 if b"at-spi" in Path(f"/proc/{pid}/cmdline").read_bytes()}  # fmt: skip
+        assert len(atspi) >= 3, atspi  # the bus launcher, its dbus-daemon, the registry
+    assert not [pid for pid in atspi if _proc.is_alive(pid)], "accessibility processes outlived their desktop"
     with Desktop(profile="none", width=320, height=240) as bare:
         with pytest.raises(AccessibilityError, match="no session bus"):
             bare.accessibility()

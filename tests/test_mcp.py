@@ -262,3 +262,46 @@ def test_http_drives_the_servers_desktops(server, tmp_path):
     run_async(session(), timeout=240)
     assert server.api("GET").json() == []
     eventually(lambda: not marked(seen["id"]), timeout=30, what="the desktop's processes gone")
+
+
+def test_http_accessibility_tools(server):
+    """accessibility_tree lists a zenity dialog's buttons with bounds in screenshot pixels (the screen is scaled to
+    640x448) and refs; node_action clicks one: the dialog's exit status says it was Yes."""
+
+    async def session() -> None:
+        headers = {"Authorization": f"token {TOKEN}"}
+        async with httpx2.AsyncClient(headers=headers, timeout=120) as http, streamable_http_client(
+            server.url + "desktop/mcp", http_client=http
+        ) as (read, write), ClientSession(read, write) as client:
+            await client.initialize()
+            created = await client.call_tool("create_desktop", {"width": 1000, "height": 700})
+            desktop_id = created.structured_content["id"]
+            try:
+                await client.call_tool("screenshot", {})
+                launched = await client.call_tool("launch", {"command": ["zenity", "--question", "--text", "MCP?"]})
+                assert not launched.is_error, text(launched)
+                pid = launched.structured_content["pid"]
+
+                with anyio.fail_after(30):
+                    while "'Yes'" not in (outline := text(await client.call_tool("accessibility_tree", {"app": "zenity"}))):
+                        await anyio.sleep(0.1)
+                line = next(line for line in outline.splitlines() if "push button 'Yes'" in line)
+                ref = line.rsplit("[", 1)[1].rstrip("]")
+                snapshot = await anyio.to_thread.run_sync(lambda: server.api("GET", f"/{desktop_id}/accessibility").json())
+                x, y, w, h = next(n["bounds"] for n in snapshot["nodes"] if n["ref"] == ref)
+                assert f"@{round(x * 0.64)},{round(y * 0.64)} {round(w * 0.64)}x{round(h * 0.64)}" in line, (line, x, y)
+
+                wrong = await client.call_tool("node_action", {"ref": ref, "command": "do", "arg": "fly"})
+                assert wrong.is_error and "no action 'fly'" in text(wrong), text(wrong)
+                gone = await client.call_tool("node_action", {"ref": ":1.9999/1", "command": "focus"})
+                assert gone.is_error and "StaleNodeError" in text(gone), text(gone)
+                clicked = await client.call_tool("node_action", {"ref": ref, "command": "click"})
+                assert not clicked.is_error, text(clicked)
+                waited = await anyio.to_thread.run_sync(
+                    lambda: server.api("POST", f"/{desktop_id}/processes/{pid}/wait", params={"timeout": "20"}).json()
+                )
+                assert waited["returncode"] == 0, waited
+            finally:
+                await client.call_tool("stop_desktop", {"desktop_id": desktop_id})
+
+    run_async(session(), timeout=240)
