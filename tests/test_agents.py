@@ -543,3 +543,22 @@ def test_confirm_and_safety_checks_ask_a_person(bare: Desktop, xev: Xev):
     person.done()
     assert person.seen[0] == [{"action": "safety_check", "code": "sensitive_domain", "message": "A banking site"}]
     assert xev.wait("ButtonPress", 1)[0].root == screen_pixel(1, 1)
+
+
+def test_the_model_views_accessibility_outline_is_in_model_pixels(desk) -> None:
+    """An adapter's view gives the widgets' outline with bounds scaled as its screenshots are: a button's middle
+    in the outline, mapped back by the view, lands on that button (zenity's exit status says it was Yes)."""
+    from jupyter_desktop.agents import AnthropicComputer
+
+    claude = AnthropicComputer(desk, size=(640, 400))
+    process = desk.launch(["zenity", "--question", "--text", "Scaled?"])
+    yes = desk.wait_for_node("push button", "Yes")
+    text, tree = claude.view.accessibility(app="zenity")
+    line = next(line for line in text.splitlines() if "push button 'Yes'" in line)
+    where = line.split("@", 1)[1].split()
+    x, y = (int(v) for v in where[0].split(","))
+    w, h = (int(v) for v in where[1].split("x"))
+    sx, sy = desk.get_screen_size()
+    assert abs(x - yes.bounds[0] * 640 / sx) <= 1 and abs(w - yes.bounds[2] * 640 / sx) <= 1, (line, yes.bounds)
+    claude.run({"action": "left_click", "coordinate": [x + w // 2, y + h // 2]})
+    assert process.wait(20) == 0

@@ -30,7 +30,7 @@ from mcp_types import CallToolResult, ImageContent, TextContent, ToolAnnotations
 from pydantic import Field
 
 from .. import actions as _actions
-from ..accessibility import AccessibleNode, outline
+from ..accessibility import AccessibleNode
 from ..errors import DesktopError, InvalidInputError
 from .anthropic import MAX_LONG_EDGE, MAX_PIXELS
 from .model_view import ModelView, png_base64
@@ -392,11 +392,7 @@ def build_server(
     ) -> CallToolResult:
         """The widgets on the screen, one line each: role, name, '@x,y wxh' bounds in screenshot pixels, states,
         text, and its [ref] for node_action. Cheaper than a screenshot for finding buttons, fields and menu items."""
-        v = view(desktop_id)
-        v.refresh()
-        tree = v.desktop.accessibility(app=app, max_nodes=max_nodes)
-        assert not isinstance(tree, str)
-        text = outline(tree.snapshot, scale=v.size[0] / v.screen[0])
+        text, tree = view(desktop_id).accessibility(app, max_nodes)
         return _result(text or "no application shows a widget", {"nodes": len(tree), "truncated": tree.truncated})
 
     @tool("node_action", ACT, "Act on a widget")

@@ -193,6 +193,15 @@ class ModelView:
             else self.size
         return self.desktop.screenshot(region=region, scale=size if size != tuple(region[2:]) else None)
 
+    def accessibility(self, app: str | None = None, max_nodes: int = 2000) -> tuple[str, Any]:
+        """The widgets on the screen as the outline a model reads (:func:`~jupyter_desktop.accessibility.outline`),
+        bounds in model pixels; and the :class:`~jupyter_desktop.accessibility.AccessibilityTree` it came from."""
+        from ..accessibility import outline
+
+        self.refresh()
+        tree = self.desktop.accessibility(app=app, max_nodes=max_nodes)
+        return outline(tree.snapshot, scale=self.size[0] / self.screen[0]), tree  # type: ignore[union-attr]
+
     def cursor(self) -> tuple[int, int]:
         """Where the pointer is, in model pixels."""
         self.refresh()
