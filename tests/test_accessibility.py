@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import re
 import shlex
+import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from jupyter_desktop import AccessibilityError, Desktop, InvalidInputError, StaleNodeError
+from jupyter_desktop import AccessibilityError, ActionDeniedError, Desktop, InvalidInputError, StaleNodeError
 from jupyter_desktop.accessibility import AccessibilityTree
 from jupyter_desktop.backends import _proc
 
@@ -35,6 +37,16 @@ def served(server) -> Iterator[Desktop]:
         with Desktop(width=1024, height=700) as d:
             assert d._server_side
             yield d
+
+
+def inside(thread: threading.Thread, function: str) -> bool:
+    """Whether ``thread`` is now running ``function`` (somewhere down its stack)."""
+    frame = sys._current_frames().get(thread.ident or -1)
+    while frame is not None:
+        if frame.f_code.co_name == function:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def zenity(d: Desktop, *args: str, out: str | None = None):
@@ -220,3 +232,44 @@ def test_in_this_process_and_without_a_bus(monkeypatch) -> None:
     with Desktop(profile="none", width=320, height=240) as bare:
         with pytest.raises(AccessibilityError, match="no session bus"):
             bare.accessibility()
+
+
+def test_node_commands_are_input_for_the_gate_and_the_recording(served, server) -> None:
+    """set_text is typing to the approval policy (deny-typing refuses it and the field keeps its text); a node's
+    action waits while a person holds the desktop (the dialog answers only after the hand-back); while the server
+    records, node commands are agent steps."""
+    d = served
+    process = zenity(d, "--entry", "--text", "Gated", "--entry-text", "kept")
+    field = d.wait_for_node("text", states="editable")
+    d.approve = "deny-typing"
+    try:
+        with pytest.raises(ActionDeniedError, match="type"):
+            field.set_text("refused")
+    finally:
+        d.approve = None
+    assert field.refresh().text == "kept"
+
+    started = server.api("POST", f"/{d.id}/recording", json={"name": "a11y-steps", "video": False})
+    assert started.status_code == 201, started.text
+    field.set_text("recorded")
+    took = server.api("POST", f"/{d.id}/call/take_over", json={"args": {}})
+    assert took.status_code == 200, took.text
+    done: dict[str, float] = {}
+
+    def press_ok() -> None:
+        d.accessibility().find(role="push button", name="OK")[0].do("click")
+        process.wait(20)
+        done["exited"] = time.monotonic()
+
+    presser = threading.Thread(target=press_ok, daemon=True)
+    presser.start()
+    eventually(lambda: inside(presser, "_gate"), what="the node's action waiting at the gate")
+    handed_back = time.monotonic()
+    assert server.api("POST", f"/{d.id}/call/hand_back", json={"args": {}}).status_code == 200
+    presser.join(30)
+    assert done["exited"] > handed_back and process.returncode == 0
+    server.api("DELETE", f"/{d.id}/recording")
+    steps = server.request("GET", "desktop/api/recordings/a11y-steps").json()["steps"]
+    said = [(s["source"], s["actions"][0].get("command"), s["actions"][0].get("arg")) for s in steps
+            if s["actions"] and s["actions"][0].get("action") == "accessible"]  # fmt: skip
+    assert said == [("agent", "set_text", "recorded"), ("agent", "do", "click")], steps
