@@ -347,7 +347,8 @@ class AtspiClient:
 
     async def command(self, ref: str, what: str, arg: str | None = None, max_text: int = DEFAULT_TEXT) -> dict[str, Any]:
         """``describe`` (the node as it is now), ``do`` (its action named ``arg``), ``set_text`` (replace its text
-        with ``arg``) or ``focus``; answers the node as it is afterwards."""
+        with ``arg``) or ``focus``; answers the node as it is afterwards (as it was, with the state ``defunct``,
+        when that took it away: its window closed)."""
         if what not in COMMANDS:
             raise InvalidInputError(f"no node command {what!r:.40}: one of {', '.join(COMMANDS)}")
         bus, path = parse_ref(ref)
@@ -380,8 +381,12 @@ class AtspiClient:
             if not done:
                 raise AccessibilityError(f"{label} did not take the focus (is it focusable and showing?)")
         if what != "describe":
-            node = await self._basics(bus, path, max_text)
-            await self._details(bus, path, node, max_text)
+            try:
+                after = await self._basics(bus, path, max_text)
+                await self._details(bus, path, after, max_text)
+                node = after
+            except StaleNodeError:  # done, and the node went with it: a button that closes its dialog
+                node["states"] = [s for s in STATES if s in node["states"] or s == "defunct"]
         return _public(node)
 
 
