@@ -382,10 +382,13 @@ class AtspiClient:
                 raise AccessibilityError(f"{label} did not take the focus (is it focusable and showing?)")
         if what != "describe":
             try:
-                node = await self._basics(bus, path, max_text)
-                await self._details(bus, path, node, max_text)
-            except StaleNodeError:  # the action closed its window (a dialog's "Yes"): the node as it was
+                after = await self._basics(bus, path, max_text)
+                await self._details(bus, path, after, max_text)
+                node = after
+            except StaleNodeError:  # done, and the node went with it: a dialog's button that closes the dialog
                 return {**_public(node), "interfaces": sorted(node["_interfaces"]), "gone": True}
+            except AccessibilityError:  # done, and the app is slow to answer again: the node as it was
+                pass
         return {**_public(node), "interfaces": sorted(node["_interfaces"])}
 
 

@@ -255,6 +255,87 @@ def test_stopped_container_starts_again(engine: Any) -> None:
     run(main())
 
 
+# ---------------------------------------------------------------------- accessibility
+
+
+_QUESTION = ["yad", "--title", "Question", "--text", "Save the file?", "--button", "Yes:0", "--button", "No:1"]
+
+
+def test_accessibility_bus_reaches_the_host(engine: Any) -> None:
+    """This process reads a GTK dialog's widgets in the container and presses its buttons: the session bus and
+    the accessibility bus are sockets in the folder the host mounts. The bus's processes go with the container."""
+    from jupyter_desktop.atspi import AtspiClient
+
+    async def answer(session: Any, client: AtspiClient, button: str) -> int:
+        dialog = await session.launch(_QUESTION)
+        deadline = time.monotonic() + 30
+        while True:  # its widgets come on the bus a moment after it starts
+            nodes = (await client.snapshot(app="yad"))["nodes"]
+            found = [n for n in nodes if n["role"] == "push button" and n["name"] == button]
+            if found:
+                break
+            assert time.monotonic() < deadline and dialog.returncode is None, (dialog.returncode, nodes)
+            await asyncio.sleep(0.05)
+        assert "Click" in found[0]["actions"] and found[0]["bounds"], found[0]
+        assert any(n["role"] == "label" and n["name"] == "Save the file?" for n in nodes), nodes
+        await client.command(found[0]["ref"], "do", "Click")  # the dialog closes (and its node goes) at once
+        return await dialog.wait(20)
+
+    async def main() -> list[tuple[int, str]]:
+        manager = DesktopManager({"docker": DockerBackend()}, default_backend="docker")
+        try:
+            session = await manager.create(DesktopSpec(profile="openbox"))
+            address = await session.desktop.accessibility_bus()
+            socket_path = (session.desktop.dir / "rfb").resolve() / "runtime" / "at-spi" / "bus_1"
+            assert address.startswith(f"unix:path={socket_path},guid="), address
+            client = await AtspiClient.connect(address)
+            try:
+                assert await answer(session, client, "Yes") == 0
+                assert await answer(session, client, "No") == 1
+            finally:
+                client.close()
+            top = engine.api.top(session.desktop.container_id, ps_args="-eo pid,args")
+            return [(int(pid), args) for pid, args in top["Processes"] if "at-spi" in args]
+        finally:
+            await manager.stop_all()
+
+    buses = run(main())
+    names = " ".join(args for _, args in buses)
+    assert "at-spi-bus-launcher" in names and "at-spi2-registryd" in names and "accessibility.conf" in names, buses
+    for pid, args in buses:  # gone with the container (the engine's pids are this host's)
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            assert "at-spi" not in Path(f"/proc/{pid}/cmdline").read_text(), f"{args} (pid {pid}) outlived its container"
+
+
+def test_accessibility_bus_errors_say_why(tmp_path: Path) -> None:
+    """A bus the host cannot reach is an AccessibilityError that says why; a symbolic link the container made
+    never takes this process to a socket outside the desktop's folder."""
+    from jupyter_desktop.backends.docker import RUN_DIR
+    from jupyter_desktop.errors import AccessibilityError
+
+    async def main() -> None:
+        backend = DockerBackend()
+        spec = DesktopSpec(profile="none", env={"XDG_RUNTIME_DIR": "/tmp/elsewhere"})
+        desktop = await backend.start(spec, f"a11y{uuid.uuid4().hex[:5]}")
+        try:
+            with pytest.raises(AccessibilityError, match=f"is not a socket in {RUN_DIR}"):
+                await desktop.accessibility_bus()  # the launcher put it in /tmp/elsewhere/at-spi
+            with socket.socket(socket.AF_UNIX) as outside:  # a socket of this host the container names
+                outside.bind(str(tmp_path / "host.sock"))
+                (await desktop.run(["ln", "-s", str(tmp_path / "host.sock"), f"{RUN_DIR}/link"])).check()
+                assert (desktop.dir / "rfb" / "link").is_socket()  # here, the link leads to it
+                assert desktop._host_socket(f"{RUN_DIR}/link") is None
+            assert desktop._host_socket(f"{RUN_DIR}/rfb.sock") == Path(desktop.endpoint.path).resolve()
+            (desktop.dir / "rfb" / "bus").unlink()
+            with pytest.raises(AccessibilityError, match="no session bus"):
+                await desktop.accessibility_bus()
+        finally:
+            await desktop.stop()
+            await backend.close()
+
+    run(main())
+
+
 # ---------------------------------------------------------------------- adoption and orphans
 
 

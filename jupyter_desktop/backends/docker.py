@@ -2,9 +2,10 @@
 
 The RFB endpoint is a unix socket: Xvnc in the container listens on ``/run/jupyter-desktop/rfb.sock``,
 a folder bind-mounted from a private 0700 host directory, ``$TMPDIR/jupyter-desktop-docker-<uid>/<id>/rfb``.
-No TCP port is published, and nothing in the container listens on TCP. The container's user ``desktop``
-takes the host user's uid (uid 1000 when the host user is root), so the host user owns the socket and
-the files the desktop writes to the work folder.
+No TCP port is published, and nothing in the container listens on TCP. The desktop's session bus and
+accessibility bus have their sockets in that folder too, so this process reads the desktop's widgets
+(``accessibility_bus``). The container's user ``desktop`` takes the host user's uid (uid 1000 when the host
+user is root), so the host user owns the sockets and the files the desktop writes to the work folder.
 
 Containers carry labels (server id, desktop id, owning process, profile, spec). A server started again
 with the same ``server_id`` adopts the desktops its previous run left running; desktops whose owner is
@@ -24,6 +25,7 @@ import fcntl
 import json
 import logging
 import os
+import re
 import shlex
 import shutil
 import socket
@@ -32,18 +34,26 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
-from ..errors import DesktopClosedError, DesktopStartError, InvalidInputError, MissingDependencyError
+from ..errors import (
+    AccessibilityError,
+    DesktopClosedError,
+    DesktopStartError,
+    InvalidInputError,
+    MissingDependencyError,
+)
 from ..images import image_tag
 from . import owners
-from .base import Backend, BackendDesktop, DesktopSpec, LaunchedProcess, RFBEndpoint, RunResult
+from .base import ACCESSIBILITY_ENV, Backend, BackendDesktop, DesktopSpec, LaunchedProcess, RFBEndpoint, RunResult
 
 __all__ = ["LABEL", "DockerBackend", "DockerDesktop", "DockerUnavailableError", "ImageMissingError"]
 
 log = logging.getLogger(__name__)
 
 LABEL = "jupyter-desktop"  # every label key starts with this; "jupyter-desktop.desktop" marks our containers
-RUN_DIR = "/run/jupyter-desktop"  # in the container: the bind-mounted folder with rfb.sock and ready
+RUN_DIR = "/run/jupyter-desktop"  # in the container: the bind-mounted folder with rfb.sock, ready, the buses
+SESSION_BUS = "bus"  # the session bus's socket in RUN_DIR (the image's DBUS_SESSION_BUS_ADDRESS)
 WORK_DIR = "/home/desktop/work"
 IMAGE_UID = 1000  # uid of "desktop" in the image
 
@@ -91,6 +101,11 @@ def _no_engine(exc: Exception) -> DockerUnavailableError:
             "(unix://$XDG_RUNTIME_DIR/podman/podman.sock)"
         )
     return DockerUnavailableError(f"no Docker engine answers at {where} ({exc}); {hint}")
+
+
+def _unix_address(path: Path) -> str:
+    """A D-Bus address of the socket at ``path`` (escaped as D-Bus addresses are)."""
+    return f"unix:path={quote(str(path), safe='/-_.')}"
 
 
 # ---------------------------------------------------------------------- owners
@@ -235,6 +250,7 @@ class DockerDesktop(BackendDesktop):
                     f"{LABEL}.dir": str(self.dir),
                 },
                 environment={
+                    **ACCESSIBILITY_ENV,
                     **spec.env,
                     "JD_GEOMETRY": spec.geometry,
                     "JD_DEPTH": str(spec.depth),
@@ -347,6 +363,40 @@ class DockerDesktop(BackendDesktop):
         if not self._exited.is_set():
             return None
         return self._reason or f"the desktop's container {self.name} exited"
+
+    async def accessibility_bus(self) -> str:
+        """The accessibility bus the session bus names (at-spi-bus-launcher puts it in XDG_RUNTIME_DIR, in
+        RUN_DIR), with its path in the container turned into the host path of the same socket."""
+        from ..atspi import bus_address
+
+        self._check_running()
+        session = self._host_socket(f"{RUN_DIR}/{SESSION_BUS}")
+        if session is None:
+            raise AccessibilityError(
+                f"the desktop has no session bus at {RUN_DIR}/{SESSION_BUS} (a custom DBUS_SESSION_BUS_ADDRESS, or "
+                "an image from before accessibility: jupyter desktop image build)"
+            )
+        address = await bus_address(_unix_address(session))
+        transport, _, options = address.partition(";")[0].partition(":")
+        values = dict(kv.partition("=")[::2] for kv in options.split(","))
+        host = self._host_socket(unquote(values.get("path", ""))) if transport == "unix" else None
+        if host is None:
+            raise AccessibilityError(
+                f"the desktop's accessibility bus ({address:.200}) is not a socket in {RUN_DIR}, the folder this "
+                "process reaches (is XDG_RUNTIME_DIR changed?)"
+            )
+        guid = values.get("guid", "")
+        return _unix_address(host) + (f",guid={guid}" if re.fullmatch(r"[0-9a-f]{32}", guid) else "")
+
+    def _host_socket(self, path: str) -> Path | None:
+        """The host path of a socket at ``path`` in the container's RUN_DIR, if it is one there. Symbolic links
+        are resolved here and must stay in the folder: the container could point one at any socket of the host."""
+        path = os.path.normpath(path)
+        if not path.startswith(RUN_DIR + "/"):
+            return None
+        folder = (self.dir / "rfb").resolve()
+        host = (folder / os.path.relpath(path, RUN_DIR)).resolve()
+        return host if host.is_relative_to(folder) and host.is_socket() else None
 
     def _check_running(self) -> None:
         if self._stopped or self._exited.is_set():

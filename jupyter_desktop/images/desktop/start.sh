@@ -6,7 +6,9 @@
 #
 # The RFB socket is /run/jupyter-desktop/rfb.sock, a folder the host bind-mounts from a private 0700
 # directory: no TCP listener (Xvnc -rfbport -1, X -nolisten tcp). When the window manager runs its event
-# loop the script creates /run/jupyter-desktop/ready, which the host waits for.
+# loop the script creates /run/jupyter-desktop/ready, which the host waits for. The session bus
+# (/run/jupyter-desktop/bus) and XDG_RUNTIME_DIR (/run/jupyter-desktop/runtime, where the accessibility
+# bus goes: runtime/at-spi/bus_1) are in that folder too, so the host reaches them.
 #
 # Environment: JD_GEOMETRY (1280x800), JD_DEPTH (24), JD_DPI (96), JD_NAME, JD_OPENGL (0: no GLX, which
 # saves Mesa's ~50 MiB in Xvnc; 1: GLX with Mesa's software renderer). Started as root (only when the
@@ -35,7 +37,8 @@ fi
 
 export HOME=/home/desktop USER=desktop LOGNAME=desktop
 WM_STARTED=/tmp/.jupyter-desktop-wm-started
-rm -f "$RUN_DIR/rfb.sock" "$RUN_DIR/ready" "$WM_STARTED"
+rm -rf "$RUN_DIR/rfb.sock" "$RUN_DIR/ready" "$RUN_DIR/bus" "$RUN_DIR/runtime" "$WM_STARTED"
+mkdir -p -m 0700 "$XDG_RUNTIME_DIR"
 
 glx="-extension GLX"
 [ "${JD_OPENGL:-0}" = 1 ] && glx=""
