@@ -113,23 +113,28 @@ def _check_role(role: str | None) -> None:
 
 
 def matcher(role: str | None = None, name: str | re.Pattern[str] | None = None,
-            states: Sequence[str] | str | None = None) -> Any:  # fmt: skip
+            states: Sequence[str] | str | None = None, text: str | re.Pattern[str] | None = None) -> Any:  # fmt: skip
     """A test of a node's data (a snapshot's dict) for ``find``; checked first (an unknown role or state raises)."""
     _check_role(role)
     wanted = [states] if isinstance(states, str) else list(states or [])
     for state in wanted:
         if state not in STATES:
             raise InvalidInputError(f"no AT-SPI state {state!r:.60} (states: jupyter_desktop.atspi.STATES)")
-    if name is not None and not isinstance(name, (str, re.Pattern)):
-        raise InvalidInputError("name must be a string (a part of the name, any case) or a compiled regex")
+    for label, value in (("name", name), ("text", text)):
+        if value is not None and not isinstance(value, (str, re.Pattern)):
+            raise InvalidInputError(f"{label} must be a string (a part of it, any case) or a compiled regex")
+
+    def matches(pattern: str | re.Pattern[str] | None, value: Any) -> bool:
+        if pattern is None:
+            return True
+        if not isinstance(value, str):
+            return False
+        return bool(pattern.search(value)) if isinstance(pattern, re.Pattern) else pattern.lower() in value.lower()
 
     def test(data: dict[str, Any]) -> bool:
         if role is not None and data.get("role") != role:
             return False
-        if isinstance(name, re.Pattern):
-            if not name.search(data.get("name", "")):
-                return False
-        elif name is not None and name.lower() not in data.get("name", "").lower():
+        if not (matches(name, data.get("name", "")) and matches(text, data.get("text"))):
             return False
         return all(s in data.get("states", ()) for s in wanted)
 
@@ -155,10 +160,12 @@ class AccessibilityTree:
                 self.roots.append(node)
 
     def find(self, role: str | None = None, name: str | re.Pattern[str] | None = None,
-             states: Sequence[str] | str | None = None) -> list[AccessibleNode]:  # fmt: skip
+             states: Sequence[str] | str | None = None,
+             text: str | re.Pattern[str] | None = None) -> list[AccessibleNode]:  # fmt: skip
         """The nodes with that role (AT-SPI's name for it: "push button", "entry", "menu item" ...), a name that
-        contains ``name`` (any case; or matches a compiled regex) and all of ``states`` ("focused", "checked" ...)."""
-        test = matcher(role, name, states)
+        contains ``name`` (any case; or matches a compiled regex), all of ``states`` ("focused", "checked" ...)
+        and a ``text`` (a field's, or a paragraph's without a name) that contains ``text``."""
+        test = matcher(role, name, states, text)
         return [node for node in self.nodes if test(node.data)]
 
     def text(self) -> str:

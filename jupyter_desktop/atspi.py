@@ -9,7 +9,7 @@ desktop (the Jupyter server, or the embedded manager's thread), never in the ker
 Why our own walk on dbus-fast rather than pyatspi (libatspi through GObject introspection): pyatspi aborts its
 process when there is no bus, asks one question at a time, and has no timeouts; here every call has a timeout (an
 app that hangs loses its subtree, marked with an error, and nothing else), the questions for a whole level of
-the tree are in flight at once (at most :data:`IN_FLIGHT`), and a missing bus is an :class:`AccessibilityError`.
+the tree are in flight at once (:data:`CHUNK` nodes at a time), and a missing bus is an :class:`AccessibilityError`.
 Measured on a 2,000-widget GTK window with bounds (``benchmarks/bench_accessibility.py``): see the README.
 dbus-fast over jeepney: the same walk took ~3x longer with jeepney (pure Python message parsing).
 
@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .errors import AccessibilityError, InvalidInputError, StaleNodeError
@@ -80,7 +80,11 @@ MAX_NODES, MAX_DEPTH, MAX_TEXT = 20_000, 256, 100_000  # the most a snapshot may
 DEFAULT_NODES, DEFAULT_DEPTH, DEFAULT_TEXT = 2_000, 64, 500
 MAX_WAIT = 120.0  # seconds a snapshot may take in all
 CALL_TIMEOUT = 3.0  # seconds an app has to answer one question
-IN_FLIGHT = 128  # questions in flight at once: dbus-fast's writer failed (EAGAIN) with thousands queued
+CHUNK = 64  # nodes whose questions (4 to 9 each) are in flight at once: dbus-fast's writer failed (EAGAIN)
+# with thousands of messages queued
+# Roles whose text, when they have no name, is their content's (pages, windows, containers): not read.
+_NO_TEXT = frozenset({"application", "frame", "window", "dialog", "document web", "document frame", "internal frame",
+                      "scroll pane", "filler", "panel", "tool bar", "menu bar", "terminal", "page tab list"})  # fmt: skip
 
 _ACC = "org.a11y.atspi.Accessible"
 _PROPS = "org.freedesktop.DBus.Properties"
@@ -174,7 +178,7 @@ class AtspiClient:
 
     def __init__(self, bus: Any) -> None:
         self._bus = bus
-        self._slots = asyncio.Semaphore(IN_FLIGHT)
+        self._message_types = _dbus()[:2]
         self.call_timeout = CALL_TIMEOUT
 
     @classmethod
@@ -195,34 +199,64 @@ class AtspiClient:
     def close(self) -> None:
         self._bus.disconnect()
 
-    async def _call(self, bus: str, path: str, interface: str, member: str, signature: str = "", body: Sequence[Any] = ()) -> list[Any]:
-        Message, MessageType = _dbus()[:2]
+    def _send(self, bus: str, path: str, interface: str, member: str, signature: str = "", body: Sequence[Any] = ()) -> asyncio.Future[list[Any]]:
+        """Send one method call; the future gets its reply's body, or AccessibilityError (StaleNodeError when the
+        object or its app is gone). No task per call: a snapshot sends thousands (dbus-fast's own ``call`` costs
+        a coroutine and a timer each, which were most of a snapshot's time)."""
+        Message, MessageType = self._message_types
         message = Message(destination=bus, path=path, interface=interface, member=member, signature=signature, body=list(body))
-        async with self._slots:
-            try:
-                reply = await asyncio.wait_for(self._bus.call(message), self.call_timeout)
-            except asyncio.TimeoutError:
-                raise AccessibilityError(f"{ref_of(bus, path)} did not answer {member} within {self.call_timeout:g} s (the app may hang)") from None
-            except EOFError:
-                raise AccessibilityError("the accessibility bus closed") from None
-        if reply.message_type == MessageType.ERROR:
-            if reply.error_name in _GONE:
-                raise StaleNodeError(
+        future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+
+        def replied(reply: Any, error: Exception | None) -> None:
+            if future.done():
+                return
+            if error is not None:
+                future.set_exception(AccessibilityError(f"the accessibility bus failed: {error}"))
+            elif reply.message_type != MessageType.ERROR:
+                future.set_result(list(reply.body))
+            elif reply.error_name in _GONE:
+                future.set_exception(StaleNodeError(
                     f"node {ref_of(bus, path)} is gone (its window or app closed): take a new snapshot with "
                     "Desktop.accessibility()"
-                )
-            raise AccessibilityError(f"{ref_of(bus, path)}: {member}: {reply.error_name}: {reply.body[0] if reply.body else ''}")
-        return list(reply.body)
+                ))  # fmt: skip
+            else:
+                detail = reply.body[0] if reply.body else ""
+                future.set_exception(AccessibilityError(f"{ref_of(bus, path)}: {member}: {reply.error_name}: {detail}"))
+
+        if not self._bus.connected:
+            future.set_exception(AccessibilityError("the accessibility bus closed"))
+        else:
+            self._bus._call(message, replied)  # dbus-fast's own call() is this plus a coroutine and a timer
+        future.add_done_callback(lambda f: f.cancelled() or f.exception())  # never "exception never retrieved"
+        return future
+
+    async def _settle(self, futures: Sequence[asyncio.Future[Any]], what: str = "") -> None:
+        """Wait for ``futures``; those still open after ``call_timeout`` fail (an app that hangs)."""
+        if not futures:
+            return
+        _, pending = await asyncio.wait(futures, timeout=self.call_timeout)
+        for future in pending:
+            future.set_exception(AccessibilityError(f"no answer within {self.call_timeout:g} s{what} (the app may hang)"))
+
+    async def _call(self, bus: str, path: str, interface: str, member: str, signature: str = "", body: Sequence[Any] = ()) -> list[Any]:
+        future = self._send(bus, path, interface, member, signature, body)
+        await self._settle([future], f" to {member} from {ref_of(bus, path)}")
+        return future.result()
 
     # ------------------------------------------------------------------ reading
 
-    async def _basics(self, bus: str, path: str, max_text: int) -> dict[str, Any]:
-        role, props, state, interfaces = await asyncio.gather(
-            self._call(bus, path, _ACC, "GetRole"),
-            self._call(bus, path, _PROPS, "GetAll", "s", [_ACC]),
-            self._call(bus, path, _ACC, "GetState"),
-            self._call(bus, path, _ACC, "GetInterfaces"),
-        )
+    def _ask_basics(self, bus: str, path: str) -> list[asyncio.Future[list[Any]]]:
+        return [
+            self._send(bus, path, _ACC, "GetRole"),
+            self._send(bus, path, _PROPS, "GetAll", "s", [_ACC]),
+            self._send(bus, path, _ACC, "GetState"),
+            self._send(bus, path, _ACC, "GetInterfaces"),
+        ]
+
+    @staticmethod
+    def _read_basics(bus: str, path: str, answers: Sequence[asyncio.Future[list[Any]]], max_text: int) -> dict[str, Any]:
+        """The node from its basic answers; raises the first error among them."""
+        role, props, state, interfaces = (f.result() for f in answers)
         number = int(role[0])
         values = {k: v.value for k, v in props[0].items()}
         node: dict[str, Any] = {
@@ -238,48 +272,75 @@ class AtspiClient:
         node["_interfaces"] = {str(i).rsplit(".", 1)[-1] for i in interfaces[0]}
         return node
 
-    async def _details(self, bus: str, path: str, node: dict[str, Any], max_text: int) -> None:
+    def _ask_details(self, bus: str, path: str, node: dict[str, Any], max_text: int) -> dict[str, asyncio.Future[list[Any]]]:
         """Bounds, action names, text and value: what a node on the screen has."""
         interfaces = node["_interfaces"]
-        jobs: dict[str, Any] = {}
+        asked: dict[str, asyncio.Future[list[Any]]] = {}
         if "Component" in interfaces:
-            jobs["bounds"] = self._call(bus, path, "org.a11y.atspi.Component", "GetExtents", "u", [0])
+            asked["bounds"] = self._send(bus, path, "org.a11y.atspi.Component", "GetExtents", "u", [0])
         if "Action" in interfaces:
-            jobs["actions"] = self._call(bus, path, "org.a11y.atspi.Action", "GetActions")
-        if "EditableText" in interfaces and "Text" in interfaces and node["role"] != "password text":
-            jobs["text"] = self._call(bus, path, "org.a11y.atspi.Text", "GetText", "ii", [0, max_text])
+            asked["actions"] = self._send(bus, path, "org.a11y.atspi.Action", "GetActions")
+        if "Text" in interfaces and node["role"] != "password text" and (
+            "EditableText" in interfaces or (not node["name"] and node["role"] not in _NO_TEXT)
+        ):
+            asked["text"] = self._send(bus, path, "org.a11y.atspi.Text", "GetText", "ii", [0, max_text])
+            asked["count"] = self._send(bus, path, _PROPS, "Get", "ss", ["org.a11y.atspi.Text", "CharacterCount"])
         if "Value" in interfaces:
-            jobs["value"] = self._call(bus, path, _PROPS, "Get", "ss", ["org.a11y.atspi.Value", "CurrentValue"])
-        results = await asyncio.gather(*jobs.values(), return_exceptions=True)
+            asked["value"] = self._send(bus, path, _PROPS, "Get", "ss", ["org.a11y.atspi.Value", "CurrentValue"])
+        return asked
+
+    def _read_details(self, node: dict[str, Any], asked: Mapping[str, asyncio.Future[list[Any]]], max_text: int) -> None:
         node["bounds"], node["actions"] = None, []
-        for key, result in zip(jobs, results):
-            if isinstance(result, StaleNodeError):
-                raise result
-            if isinstance(result, BaseException):
+        for key, future in asked.items():
+            error = future.exception()
+            if isinstance(error, StaleNodeError):
+                raise error
+            if error is not None:
                 continue  # an interface that does not answer one question leaves the rest
+            result = future.result()
             if key == "bounds":
                 x, y, w, h = (int(v) for v in result[0])
-                node["bounds"] = [x, y, w, h] if w > 0 and h > 0 else None
+                node["bounds"] = [x, y, w, h] if w > 0 and h > 0 and x > -(1 << 30) and y > -(1 << 30) else None
             elif key == "actions":
                 node["actions"] = [str(a[0]) for a in result[0] if a and a[0]]
             elif key == "text":
-                node["text"] = _clip(result[0], max_text)
+                text = _clip(str(result[0]).replace("\ufffc", "").strip(), max_text)  # U+FFFC: a child's place
+                if text or "EditableText" in node["_interfaces"]:
+                    node["text"] = text
+                count = asked["count"]
+                if not result[0] and not count.exception() and int(count.result()[0].value) > 0:
+                    node["_text_length"] = int(count.result()[0].value)  # Gecko: nothing for an end past the text
+            elif key == "count":
+                continue
             else:
                 node["value"] = result[0].value
 
-    async def _node(self, bus: str, path: str, depth: int, parent: int, show_all: bool, max_text: int) -> dict[str, Any]:
-        try:
-            node = await self._basics(bus, path, max_text)
-            if show_all or "showing" in node["states"] or node["role"] == "application":
-                await self._details(bus, path, node, max_text)
-            else:
-                node["_hidden"] = True
-        except StaleNodeError:
-            node = {"ref": ref_of(bus, path), "_gone": True}
-        except AccessibilityError as exc:  # an app that hangs loses this node and its subtree, nothing else
-            node = {"ref": ref_of(bus, path), "role": "unknown", "name": "", "states": [], "bounds": None,
-                    "actions": [], "error": str(exc), "_children": 0}  # fmt: skip
-        node["depth"], node["parent"] = depth, parent
+    async def _fill_text(self, bus: str, path: str, node: dict[str, Any], max_text: int) -> None:
+        """Firefox answers GetText(0, n) with nothing when n is past the end of the text: ask for exactly it."""
+        length = min(node.pop("_text_length"), max_text)
+        answer = self._send(bus, path, "org.a11y.atspi.Text", "GetText", "ii", [0, length])
+        await self._settle([answer])
+        if not answer.exception():
+            node["text"] = _clip(str(answer.result()[0]).replace("\ufffc", "").strip(), max_text)
+
+    async def _fill_action_names(self, bus: str, path: str, node: dict[str, Any], count: int) -> None:
+        """Chromium answers GetActions with empty names; GetName(i) has them."""
+        names = [self._send(bus, path, "org.a11y.atspi.Action", "GetName", "i", [i]) for i in range(min(count, 32))]
+        await self._settle(names)
+        node["actions"] = [str(f.result()[0]) for f in names if not f.exception() and f.result() and f.result()[0]]
+
+    async def _describe(self, bus: str, path: str, max_text: int) -> dict[str, Any]:
+        """One node, read whole (what command() works on)."""
+        answers = self._ask_basics(bus, path)
+        await self._settle(answers, f" from {ref_of(bus, path)}")
+        node = self._read_basics(bus, path, answers, max_text)
+        asked = self._ask_details(bus, path, node, max_text)
+        await self._settle(list(asked.values()), f" from {ref_of(bus, path)}")
+        self._read_details(node, asked, max_text)
+        if _unnamed_actions(node, asked):
+            await self._fill_action_names(bus, path, node, len(asked["actions"].result()[0]))
+        if "_text_length" in node:
+            await self._fill_text(bus, path, node, max_text)
         return node
 
     async def snapshot(
@@ -291,21 +352,19 @@ class AtspiClient:
         max_text: int = DEFAULT_TEXT,
         timeout: float = 30.0,
     ) -> dict[str, Any]:
-        """The tree, breadth first (each level's questions in flight together) up to the limits, returned in
-        document order. Without ``show_all`` only what is on the screen: nodes that are not ``showing`` are left
-        out with their subtrees. ``app``: only applications whose name contains it (case-insensitive)."""
+        """The tree, breadth first (a level's questions in flight together, :data:`CHUNK` nodes at a time) up to
+        the limits, returned in document order. Without ``show_all`` only what is on the screen: nodes that are not
+        ``showing`` are left out with their subtrees. ``app``: only applications whose name contains it (any
+        case)."""
         check_limits(max_nodes, max_depth, max_text, timeout)
         if app is not None and (not isinstance(app, str) or len(app) > 200):
             raise InvalidInputError("app must be a part of an application's name (at most 200 characters)")
-        started = time.monotonic()
         try:
             return await asyncio.wait_for(self._walk(app, show_all, max_nodes, max_depth, max_text), timeout)
         except asyncio.TimeoutError:
             raise AccessibilityError(
                 f"the accessibility tree took over {timeout:g} s (timeout); ask for less (app=..., max_nodes=...)"
             ) from None
-        finally:
-            self.last_elapsed = time.monotonic() - started
 
     async def _walk(self, app: str | None, show_all: bool, max_nodes: int, max_depth: int, max_text: int) -> dict[str, Any]:
         started = time.monotonic()
@@ -313,32 +372,56 @@ class AtspiClient:
         level = [(str(b), str(p), -1) for b, p in apps]
         nodes: list[dict[str, Any]] = []
         truncated, depth = False, 0
-        while level:
-            if len(nodes) + len(level) > max_nodes:
-                level, truncated = level[: max_nodes - len(nodes)], True
-            found = await asyncio.gather(*(self._node(b, p, depth, parent, show_all, max_text) for b, p, parent in level))
-            following = []
-            for node in found:
-                if node.get("_gone") or node.get("_hidden"):
-                    continue
-                if depth == 0 and app is not None and app.lower() not in node["name"].lower():
-                    continue
-                index = len(nodes)
-                nodes.append(node)
-                if node.pop("_children", 0):
-                    if depth + 1 < max_depth:
-                        following.append(index)
-                    else:
-                        truncated = True
-            level = []
-            if following:
-                kids = await asyncio.gather(
-                    *(self._call(*parse_ref(nodes[i]["ref"]), _ACC, "GetChildren") for i in following), return_exceptions=True
-                )
-                for i, result in zip(following, kids):
-                    if isinstance(result, BaseException):
+        while level and not truncated:
+            following: list[tuple[str, str, int]] = []
+            for at in range(0, len(level), CHUNK):
+                if len(nodes) >= max_nodes:
+                    truncated = True
+                    break
+                chunk = level[at : at + CHUNK]
+                basics = [self._ask_basics(b, p) for b, p, _ in chunk]
+                await self._settle([f for answers in basics for f in answers], " (the app may hang)")
+                kept: list[tuple[str, str, dict[str, Any]]] = []
+                for (b, p, parent), answers in zip(chunk, basics):
+                    try:
+                        node = self._read_basics(b, p, answers, max_text)
+                    except StaleNodeError:
+                        continue  # gone while we looked
+                    except AccessibilityError as exc:  # an app that hangs loses this node and its subtree
+                        node = {"ref": ref_of(b, p), "role": "unknown", "name": "", "states": [], "_interfaces": set(),
+                                "_children": 0, "error": str(exc)}  # fmt: skip
+                    if depth == 0 and app is not None and app.lower() not in node["name"].lower():
                         continue
-                    level += [(str(b), str(p), i) for b, p in result[0] if b and p != "/org/a11y/atspi/null"]
+                    if not (show_all or depth == 0 or "showing" in node["states"]):
+                        continue
+                    if len(nodes) + len(kept) >= max_nodes:
+                        truncated = True
+                        break
+                    node["depth"], node["parent"] = depth, parent
+                    kept.append((b, p, node))
+                details = [self._ask_details(b, p, node, max_text) for b, p, node in kept]
+                wanted = [node["_children"] > 0 and "error" not in node for _, _, node in kept]
+                if depth + 1 >= max_depth and any(wanted):
+                    truncated, wanted = True, [False] * len(kept)
+                children = [self._send(b, p, _ACC, "GetChildren") if want else None for (b, p, _), want in zip(kept, wanted)]
+                await self._settle([f for asked in details for f in asked.values()] + [f for f in children if f])
+                unnamed = []
+                for (b, p, node), asked, kids in zip(kept, details, children):
+                    try:
+                        self._read_details(node, asked, max_text)
+                    except StaleNodeError:
+                        continue
+                    if _unnamed_actions(node, asked):
+                        unnamed.append(self._fill_action_names(b, p, node, len(asked["actions"].result()[0])))
+                    if "_text_length" in node:
+                        unnamed.append(self._fill_text(b, p, node, max_text))
+                    index = len(nodes)
+                    nodes.append(node)
+                    if kids is not None and not kids.exception():
+                        following += [(str(cb), str(cp), index) for cb, cp in kids.result()[0]
+                                      if cb and cp != "/org/a11y/atspi/null"]  # fmt: skip
+                await asyncio.gather(*unnamed)
+            level = following
             depth += 1
         return {"nodes": _document_order(nodes), "truncated": truncated, "elapsed": round(time.monotonic() - started, 4),
                 "limits": {"max_nodes": max_nodes, "max_depth": max_depth, "max_text": max_text}}  # fmt: skip
@@ -352,10 +435,9 @@ class AtspiClient:
         if what not in COMMANDS:
             raise InvalidInputError(f"no node command {what!r:.40}: one of {', '.join(COMMANDS)}")
         bus, path = parse_ref(ref)
-        node = await self._basics(bus, path, max_text)
+        node = await self._describe(bus, path, max_text)
         if "defunct" in node["states"]:
             raise StaleNodeError(f"node {ref} is gone (defunct): take a new snapshot with Desktop.accessibility()")
-        await self._details(bus, path, node, max_text)
         label = f"node {ref} ({node['role']} {node['name']!r:.60})"
         if what == "do":
             if not isinstance(arg, str) or not arg:
@@ -382,14 +464,18 @@ class AtspiClient:
                 raise AccessibilityError(f"{label} did not take the focus (is it focusable and showing?)")
         if what != "describe":
             try:
-                after = await self._basics(bus, path, max_text)
-                await self._details(bus, path, after, max_text)
-                node = after
+                node = await self._describe(bus, path, max_text)
             except StaleNodeError:  # done, and the node went with it: a dialog's button that closes the dialog
                 return {**_public(node), "interfaces": sorted(node["_interfaces"]), "gone": True}
             except AccessibilityError:  # done, and the app is slow to answer again: the node as it was
                 pass
         return {**_public(node), "interfaces": sorted(node["_interfaces"])}
+
+
+def _unnamed_actions(node: dict[str, Any], asked: Mapping[str, asyncio.Future[list[Any]]]) -> bool:
+    """Whether the node has actions whose names GetActions left empty (Chromium's)."""
+    future = asked.get("actions")
+    return bool(future is not None and not node["actions"] and not future.exception() and future.result()[0])
 
 
 def _public(node: dict[str, Any]) -> dict[str, Any]:

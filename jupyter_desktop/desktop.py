@@ -801,23 +801,29 @@ class Desktop:
         name: str | re.Pattern[str] | None = None,
         *,
         states: Sequence[str] | str | None = None,
+        text: str | re.Pattern[str] | None = None,
         app: str | None = None,
+        max_nodes: int = 2000,
         timeout: float = 10.0,
     ) -> AccessibleNode:
-        """Wait until a widget with that role, name and states is on the screen and return it (the first in
-        document order); TimeoutError after ``timeout`` s, naming what was there."""
-        test = matcher(role, name, states)  # a bad role or state raises before any wait
+        """Wait until a widget with that role, name, states and text (see :meth:`AccessibilityTree.find`) is on the
+        screen and return it (the first in document order); TimeoutError after ``timeout`` s, naming what was
+        there. ``app`` and ``max_nodes`` as for :meth:`accessibility`."""
+        test = matcher(role, name, states, text)  # a bad role or state raises before any wait
         deadline = time.monotonic() + timeout
         while True:
-            tree = cast(AccessibilityTree, self.accessibility(app=app, timeout=max(1.0, min(30.0, timeout))))
+            tree = cast(AccessibilityTree, self.accessibility(
+                app=app, max_nodes=max_nodes, timeout=max(1.0, min(30.0, timeout))))  # fmt: skip
             found = [node for node in tree.nodes if test(node.data)]
             if found:
                 return found[0]
             if time.monotonic() >= deadline:
                 named = sorted({f"{n.role} {n.name!r}" for n in tree.nodes if n.name and n.actions})[:20]
+                wanted = ", ".join(f"{k}={v!r}" for k, v in (("role", role), ("name", name), ("text", text)) if v)
                 raise TimeoutError(
-                    f"no {role or 'node'} named {name!r} appeared within {timeout:g} s; on the screen: "
+                    f"no node with {wanted or 'those states'} appeared within {timeout:g} s; on the screen: "
                     + (", ".join(named) or "nothing with a name and an action")
+                    + (f" (the snapshot was cut at max_nodes={max_nodes}: raise it or give app=...)" if tree.truncated else "")
                 )
             time.sleep(0.1)
 

@@ -307,6 +307,23 @@ def test_accessibility_bus_reaches_the_host(engine: Any) -> None:
             assert "at-spi" not in Path(f"/proc/{pid}/cmdline").read_text(), f"{args} (pid {pid}) outlived its container"
 
 
+def test_firefox_page_through_the_tree() -> None:
+    """Firefox in a container shows a page: its button is found by name in the tree and clicked, and the page's
+    script answers in a paragraph the tree reads (Firefox joins the bus by GNOME_ACCESSIBILITY)."""
+    page = ("<title>Orders</title><h1>Orders</h1><p id=said>nothing yet</p>"
+            "<button onclick=\"document.getElementById('said').textContent='Order sent'\">Send order</button>")  # fmt: skip
+    with Desktop(backend="docker") as desktop:
+        desktop.run(["sh", "-c", "mkdir -p /tmp/profile && cat > /tmp/page.html"], input=page).check()
+        browser = desktop.launch(["firefox-esr", "--new-instance", "--profile", "/tmp/profile", "file:///tmp/page.html"])
+        button = desktop.wait_for_node("push button", "Send order", app="Firefox", timeout=90)
+        assert desktop.wait_for_node("paragraph", text="nothing yet", app="Firefox")
+        button.click()
+        said = desktop.wait_for_node("paragraph", text="Order sent", app="Firefox")
+        assert said.text == "Order sent" and said.bounds
+        assert "- heading 'Orders'" in desktop.accessibility(format="text", app="Firefox")
+        browser.kill()
+
+
 def test_accessibility_bus_errors_say_why(tmp_path: Path) -> None:
     """A bus the host cannot reach is an AccessibilityError that says why; a symbolic link the container made
     never takes this process to a socket outside the desktop's folder."""
