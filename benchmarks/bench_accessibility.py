@@ -14,10 +14,10 @@ Prints, at 1280x800, medians and p95 in ms, the rounds of the compared ways inte
     CPU each process spent (this one, the app, the accessibility bus's dbus-daemon);
   - acting on a button of the big window, each to its return and to its effect (the app's "clicked" handler
     wrote a line to a log, polled every 0.2 ms):
-      node.do("Click"): Desktop to the session's loop, describe the node, the gate, then the session's command:
-        describe again, DoAction, describe afterwards (the node as it is now): 3 describes of 2 round trips each
-        and the action, over the accessibility bus's dbus-daemon. GTK answers DoAction at once and clicks in an
-        idle callback, so the return does not wait for the click (the describe afterwards does, the app busy);
+      node.do("Click"): Desktop to the session's loop, the gate, then the session's command: the node's action
+        names (GetActions), DoAction, and a describe afterwards (the node as it is now: 2 round trips), over the
+        accessibility bus's dbus-daemon. GTK answers DoAction at once and clicks in an idle callback, so the
+        return does not wait for the click (the describe afterwards does, the app busy);
       the DoAction call alone: one D-Bus round trip from the session's loop (AtspiClient._call);
       node.click(): two describes and a pointer click (move, press, release) over RFB;
       pyatspi doAction(0): one libatspi call in a helper already running with the button in hand (libatspi talks

@@ -56,6 +56,8 @@ class AccessibleNode:
         self.value: Any = data.get("value")
         self.depth: int = data.get("depth", 0)
         self.error: str | None = data.get("error")
+        #: True when a command on it took it away (its window closed): it is as it was before
+        self.gone: bool = bool(data.get("gone"))
         self.parent: AccessibleNode | None = None
         self.children: list[AccessibleNode] = []
 
@@ -70,7 +72,9 @@ class AccessibleNode:
     def _act(self, command: str, arg: str | None = None) -> AccessibleNode:
         if self._desktop is None:
             raise InvalidInputError("this node is not bound to a desktop")
-        return AccessibleNode(self._desktop, self._desktop._accessible_command(self, command, arg))
+        after = self._desktop._accessible_command(self, command, arg)
+        # a node its command took away (a dialog's button), or one that did not answer again: as it was
+        return AccessibleNode(self._desktop, after if "role" in after else {**self.data, **after})
 
     def click(self) -> None:
         """Click its middle with the pointer, as a person would (through the approval policy, recorded as input)."""

@@ -832,7 +832,9 @@ class Desktop:
         a click at the node) and recorded as an ``agent`` step of this Desktop's own recording."""
         if command == "describe":
             return self._call(self._session.accessible_command(node.ref, "describe"))
-        now = self._call(self._session.accessible_command(node.ref, "describe"))
+        # where it is now: for a click, and for a policy to judge a "do" as a click there
+        now = (self._call(self._session.accessible_command(node.ref, "describe"))
+               if command == "click" or (command == "do" and self._approve is not None) else {"ref": node.ref})  # fmt: skip
         if command == "click":
             if not now.get("bounds"):
                 raise InvalidInputError(f"{node!r} has no place on the screen (no bounds): use do(...) or set_text(...)")
@@ -851,7 +853,7 @@ class Desktop:
         recorder = self._recorder
         if not isinstance(recorder, Recorder):  # none, or the server records (the server's session notes it)
             return call()
-        step = {"action": "accessible", "command": command, "ref": node.ref, "role": now["role"], "name": now["name"]}
+        step = {"action": "accessible", "command": command, "ref": node.ref, "role": node.role, "name": node.name}
         return recorder._around([step if arg is None else {**step, "arg": arg}], call)
 
     # ------------------------------------------------------------------ clipboard

@@ -456,7 +456,7 @@ class Session(RFBScreen):
             return await client.command(ref, "describe")
         if not await self.gate.wait_for_control(AGENT_WAIT):
             raise TakenOverError(f"{self.gate.by} holds desktop {self.id} and did not hand it back within {AGENT_WAIT:g} s")
-        node = await client.command(ref, "describe")
+        node = await client.command(ref, "describe") if command in ("click", "set_text") else {"ref": ref}
         if command == "click":
             x, y = await self._center(node)
             await self.perform([{"action": "click", "x": x, "y": y}])  # as a person clicks: a step while recording
@@ -471,13 +471,15 @@ class Session(RFBScreen):
         recorder, began = self.recorder, time.time()
         error = None
         try:
-            return await client.command(ref, command, arg)
+            node = await client.command(ref, command, arg)
+            return node
         except BaseException as exc:
             error = f"{type(exc).__name__}: {exc}"
             raise
         finally:
             if recorder is not None and recorder.recording:
-                step = {"action": "accessible", "command": command, "ref": ref, "role": node["role"], "name": node["name"]}
+                step = {"action": "accessible", "command": command, "ref": ref}
+                step.update({k: node[k] for k in ("role", "name") if k in node})
                 recorder.note([step if arg is None else {**step, "arg": arg}], "agent", began=began, error=error)
 
     async def _center(self, node: Mapping[str, Any]) -> tuple[int, int]:
