@@ -833,8 +833,10 @@ class Desktop:
         if command == "describe":
             return self._call(self._session.accessible_command(node.ref, "describe"))
         # where it is now: for a click, and for a policy to judge a "do" as a click there
-        now = (self._call(self._session.accessible_command(node.ref, "describe"))
-               if command == "click" or (command == "do" and self._approve is not None) else {"ref": node.ref})  # fmt: skip
+        now: dict[str, Any] = (
+            self._call(self._session.accessible_command(node.ref, "describe"))
+            if command == "click" or (command == "do" and self._approve is not None) else {"ref": node.ref}
+        )  # fmt: skip
         if command == "click":
             if not now.get("bounds"):
                 raise InvalidInputError(f"{node!r} has no place on the screen (no bounds): use do(...) or set_text(...)")
