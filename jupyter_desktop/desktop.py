@@ -33,7 +33,7 @@ from PIL import Image
 from ._loop import LoopThread, loop_thread
 from .accessibility import AccessibilityTree, AccessibleNode, matcher, outline
 from .backends.base import DesktopSpec, LaunchedProcess, RunResult
-from .errors import ActionDeniedError, DesktopClosedError, InvalidInputError, TakenOverError
+from .errors import AccessibilityError, ActionDeniedError, DesktopClosedError, InvalidInputError, TakenOverError
 from .gate import check_policy, verdicts
 from .manager import DesktopManager
 from .protocols import DesktopHub, DesktopSession
@@ -786,8 +786,7 @@ class Desktop:
         ``format="text"`` a compact outline for a language model. ``app``: only applications whose name contains
         it; ``all``: widgets that are not showing too (closed menus, other tabs). Limits: ``max_nodes`` (at most
         20,000), ``max_depth`` (256), ``max_text`` characters of a name or text (100,000), ``timeout`` s (120).
-        Toolkits join the bus by themselves (GTK, Qt, Firefox; Chromium needs ``--force-renderer-accessibility``
-        for web content)."""
+        The desktop's environment has what GTK, Qt, Chromium, Electron and Firefox need to join the bus."""
         if format not in ("tree", "text"):
             raise InvalidInputError(f"format must be 'tree' or 'text', not {format!r:.40}")
         snapshot = self._call(
@@ -824,6 +823,52 @@ class Desktop:
                     f"no node with {wanted or 'those states'} appeared within {timeout:g} s; on the screen: "
                     + (", ".join(named) or "nothing with a name and an action")
                     + (f" (the snapshot was cut at max_nodes={max_nodes}: raise it or give app=...)" if tree.truncated else "")
+                )
+            time.sleep(0.1)
+
+    def wait_for_text(
+        self,
+        text: str,
+        *,
+        timeout: float = 10.0,
+        region: Sequence[int] | None = None,
+        accessibility: bool = True,
+    ) -> tuple[int, int, int, int]:
+        """Wait until ``text`` is on the screen (any case) and return where: (x, y, width, height) in screen pixels.
+        It is looked for in the accessibility tree first (exact, fast: a widget's name or text), then read off the
+        screen by tesseract (a terminal's output, a canvas), each time the screen changed. TimeoutError after
+        ``timeout`` s says what tesseract read last. ``region``: (x, y, w, h) to read only there."""
+        from . import ocr
+
+        if not isinstance(text, str) or not text.strip() or len(text) > 1000:
+            raise InvalidInputError("text must be a non-empty string of at most 1000 characters")
+        deadline = time.monotonic() + timeout
+        seen, last = b"", ""
+        use_tree = accessibility and region is None
+        while True:
+            if use_tree:
+                try:
+                    tree = cast(AccessibilityTree, self.accessibility(timeout=max(1.0, min(30.0, timeout))))
+                    found = tree.find(name=text) or tree.find(text=text)
+                    shown = [n for n in found if n.bounds]
+                    if shown:
+                        return shown[0].bounds  # type: ignore[return-value]
+                except AccessibilityError:
+                    use_tree = False  # no bus on this desktop: the screen only
+            image = self.screenshot(region=region)
+            pixels = image.tobytes()
+            if pixels != seen:  # read again only what changed
+                seen = pixels
+                words = ocr.read(image)
+                last = words.text
+                box = ocr.find(words, text)
+                if box is not None:
+                    x, y = (region[0], region[1]) if region else (0, 0)
+                    return box[0] + x, box[1] + y, box[2], box[3]
+            if time.monotonic() >= deadline:
+                read = re.sub(r"\s+", " ", last).strip()
+                raise TimeoutError(
+                    f"{text!r} did not appear on the screen within {timeout:g} s; tesseract last read: {read[:300]!r}"
                 )
             time.sleep(0.1)
 

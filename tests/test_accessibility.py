@@ -183,7 +183,7 @@ def test_chromium_page_button_and_field(served, tmp_path) -> None:
     page.chmod(0o644)
     tmp_path.chmod(0o755)
     browser = d.launch([
-        "chromium", "--no-sandbox", "--no-first-run", "--force-renderer-accessibility", "--disable-gpu",
+        "chromium", "--no-sandbox", "--no-first-run", "--disable-gpu",  # no --force-renderer-accessibility
         f"--user-data-dir=/tmp/a11y-chromium-{time.monotonic_ns()}", "--window-size=900,600", page.as_uri(),
     ])  # fmt: skip
     try:

@@ -40,8 +40,8 @@ MAX_ENV = 256  # variables given in one env
 
 #: What toolkits need to put their widgets on the desktop's accessibility (AT-SPI) bus, set in every desktop's
 #: environment. GTK 3 and 4 join by themselves (unless NO_AT_BRIDGE=1); Qt when QT_ACCESSIBILITY=1 (and always with
-#: QT_LINUX_ACCESSIBILITY_ALWAYS_ON); Chromium and Electron when ACCESSIBILITY_ENABLED=1 (web content also needs
-#: ``--force-renderer-accessibility``); Firefox when GNOME_ACCESSIBILITY=1.
+#: QT_LINUX_ACCESSIBILITY_ALWAYS_ON); Chromium and Electron when ACCESSIBILITY_ENABLED=1 (their web content too, once
+#: a reader of the tree is on the bus: no ``--force-renderer-accessibility`` needed); Firefox when GNOME_ACCESSIBILITY=1.
 ACCESSIBILITY_ENV = {
     "ACCESSIBILITY_ENABLED": "1",
     "GNOME_ACCESSIBILITY": "1",
