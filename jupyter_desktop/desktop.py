@@ -831,7 +831,7 @@ class Desktop:
         text: str,
         *,
         timeout: float = 10.0,
-        region: Sequence[int] | None = None,
+        region: tuple[int, int, int, int] | None = None,
         accessibility: bool = True,
     ) -> tuple[int, int, int, int]:
         """Wait until ``text`` is on the screen (any case) and return where: (x, y, width, height) in screen pixels.

@@ -53,7 +53,7 @@ def read(image: Image.Image) -> Words:
     program = _tesseract()
     with tempfile.TemporaryDirectory(prefix="jupyter-desktop-ocr-") as tmp:
         path = Path(tmp) / "screen.png"
-        image.convert("L").resize((image.width * UPSCALE, image.height * UPSCALE), Image.LANCZOS).save(path)
+        image.convert("L").resize((image.width * UPSCALE, image.height * UPSCALE), Image.Resampling.LANCZOS).save(path)
         result = subprocess.run([program, str(path), "stdout", "tsv"], capture_output=True, text=True, timeout=TIMEOUT)
     if result.returncode != 0:
         raise MissingDependencyError(f"tesseract failed: {result.stderr.strip()[-500:]} (is tesseract-ocr-eng installed?)")

@@ -22,9 +22,9 @@ from __future__ import annotations
 import base64
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 import pytest
 
@@ -55,11 +55,14 @@ def _option(config: pytest.Config, name: str) -> str:
     return str(value if value is not None else config.getini(f"desktop_{name}")).strip()
 
 
-def _scope(fixture_name: str, config: pytest.Config) -> str:
+Scope = Literal["function", "module", "session"]
+
+
+def _scope(fixture_name: str, config: pytest.Config) -> Scope:
     scope = _option(config, "scope")
     if scope not in _SCOPES:
         raise pytest.UsageError(f"--desktop-scope must be one of {', '.join(_SCOPES)}, not {scope!r}")
-    return scope
+    return cast(Scope, scope)
 
 
 def _spec(config: pytest.Config) -> dict[str, Any]:
@@ -82,6 +85,9 @@ def desktop(request: pytest.FixtureRequest) -> Iterator[Desktop]:
         yield d
 
 
+_RECORDED = pytest.StashKey[list[tuple[Any, Path]]]()  # a test's recordings and their folder
+
+
 def _folder(item: pytest.Item) -> Path:
     factory = item.config._tmp_path_factory  # type: ignore[attr-defined]  # the session's tmp_path_factory
     name = re.sub(r"[^\w.-]+", "_", item.nodeid)[-120:]
@@ -93,8 +99,8 @@ def _desktops(item: pytest.Item) -> list[Desktop]:
     return [v for v in funcargs.values() if isinstance(v, Desktop) and not v._closed]
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     """With ``--desktop-record``, the test's run on each desktop it uses is recorded."""
     record = _option(item.config, "record") if _desktops(item) else "no"
     recorders = []
@@ -103,22 +109,25 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
         for i, d in enumerate(_desktops(item)):
             recorders.append((d.record(folder / f"recording-{i}" if i else folder / "recording"), folder))
     try:
-        yield
+        return (yield)
     finally:
         for recorder, _ in recorders:
             recorder.stop()
         item.stash[_RECORDED] = [(r, f) for r, f in recorders]
 
 
-_RECORDED = pytest.StashKey[list[tuple[Any, Path]]]()
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if report.when == "call":
+        _attach(item, report)
+    return report
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    outcome = yield
-    report: pytest.TestReport = outcome.get_result()
-    if report.when != "call":
-        return
+def _attach(item: pytest.Item, report: pytest.TestReport) -> None:
+    """A failed test's screenshots and recordings, into its report; a passed test's recordings go (unless all)."""
     recorded = item.stash.get(_RECORDED, [])
     if report.passed and _option(item.config, "record") == "failed":
         for recorder, _ in recorded:
