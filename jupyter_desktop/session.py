@@ -18,6 +18,7 @@ from . import actions as _actions
 from . import atspi
 from .backends.base import Backend, BackendDesktop, DesktopSpec, LaunchedProcess, RunResult, check_argv, check_env
 from .errors import (
+    AccessibilityError,
     DesktopClosedError,
     DesktopError,
     InputLimitError,
@@ -50,6 +51,7 @@ _LIST_SCRIPT = (
 )
 _FILE_TYPES = {"f": "file", "d": "directory", "l": "link"}
 MAX_TIMEOUT = 3600.0  # seconds a command may run
+MAX_SNAPSHOTS = 4  # accessibility snapshots read at once on one desktop (the rest wait their turn)
 AGENT_WAIT = 600.0  # seconds a batch from the server's own callers (REST, MCP) waits for a person to hand back
 
 class Session(RFBScreen):
@@ -75,6 +77,7 @@ class Session(RFBScreen):
         self._death_task: asyncio.Task[None] | None = None
         self._atspi: atspi.AtspiClient | None = None  # the accessibility bus, once asked
         self._atspi_lock = asyncio.Lock()
+        self._snapshots = asyncio.Semaphore(MAX_SNAPSHOTS)  # a thousand requests at once walk 4 at a time
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -445,7 +448,18 @@ class Session(RFBScreen):
     ) -> dict[str, Any]:
         atspi.check_limits(max_nodes, max_depth, max_text, timeout)
         client = await self._accessible()
-        return await client.snapshot(app, show_all, max_nodes, max_depth, max_text, timeout)
+        deadline = time.monotonic() + timeout  # the wait for a turn counts in the timeout
+        try:
+            await asyncio.wait_for(self._snapshots.acquire(), timeout)
+        except asyncio.TimeoutError:
+            raise AccessibilityError(
+                f"no snapshot within {timeout:g} s (timeout): {MAX_SNAPSHOTS} are read at a time on a desktop"
+            ) from None
+        try:
+            left = max(0.05, deadline - time.monotonic())
+            return await client.snapshot(app, show_all, max_nodes, max_depth, max_text, left)
+        finally:
+            self._snapshots.release()
 
     async def accessible_command(self, ref: str, command: str, arg: str | None = None) -> dict[str, Any]:
         if command not in (*atspi.COMMANDS, "click"):

@@ -4,6 +4,7 @@ app's menu; through a real jupyter-server (REST, and ``Desktop`` as a kernel use
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shlex
 import sys
@@ -12,6 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from jupyter_desktop import AccessibilityError, ActionDeniedError, Desktop, InvalidInputError, StaleNodeError
@@ -273,3 +275,23 @@ def test_node_commands_are_input_for_the_gate_and_the_recording(served, server) 
     said = [(s["source"], s["actions"][0].get("command"), s["actions"][0].get("arg")) for s in steps
             if s["actions"] and s["actions"][0].get("action") == "accessible"]  # fmt: skip
     assert said == [("agent", "set_text", "recorded"), ("agent", "do", "click")], steps
+
+
+def test_a_hundred_snapshots_at_once(served, server) -> None:
+    """A hundred REST snapshots at once are each answered, whole (4 are read at a time, the rest wait their
+    turn): no 5xx, no snapshot missing the dialog."""
+    d = served
+    process = zenity(d, "--question", "--text", "Crowd")
+    yes = d.wait_for_node("push button", "Yes")
+
+    async def crowd() -> list[int]:
+        async with httpx.AsyncClient(base_url=server.url, headers=server.auth, timeout=120) as client:
+            url = f"desktop/api/desktops/{d.id}/accessibility"
+            answers = await asyncio.gather(*(client.get(url, params={"app": "zenity"}) for _ in range(100)))
+            assert all(yes.ref in a.text for a in answers if a.status_code == 200)
+            return [a.status_code for a in answers]
+
+    statuses = asyncio.run(crowd())
+    assert statuses == [200] * 100, statuses
+    yes.click()
+    assert process.wait(20) == 0
