@@ -227,7 +227,10 @@ class AtspiClient:
         if not self._bus.connected:
             future.set_exception(AccessibilityError("the accessibility bus closed"))
         else:
-            self._bus._call(message, replied)  # dbus-fast's own call() is this plus a coroutine and a timer
+            try:
+                self._bus._call(message, replied)  # dbus-fast's own call() is this plus a coroutine and a timer
+            except Exception as exc:  # a message it cannot send (the bus closing under it)
+                future.set_exception(AccessibilityError(f"cannot ask {ref_of(bus, path)}: {exc}"))
         future.add_done_callback(lambda f: f.cancelled() or f.exception())  # never "exception never retrieved"
         return future
 
