@@ -85,6 +85,14 @@ class DesktopExtension(ExtensionApp):
     recording_max_bytes = Int(
         DEFAULT_MAX_BYTES, help="Bytes one recording may take at most (a client may ask for less)."
     ).tag(config=True)
+    native_vnc = Bool(
+        False,
+        help="Let a desktop's user open a password-protected VNC listener on 127.0.0.1 for native VNC clients "
+        "(Desktop(vnc=True), d.enable_vnc(); TigerVNC's vncviewer, RealVNC Viewer, through an SSH tunnel from "
+        "elsewhere). VNC Authentication is DES with an 8-character password and the stream is not encrypted: "
+        "anyone on this machine who learns the password reaches the desktop. Off: enabling is refused (a hub "
+        "admin keeps it off for students).",
+    ).tag(config=True)
     export_env = Bool(
         True,
         help=f"Put {ENV_URL} and {ENV_TOKEN} in the server's environment, which kernels inherit, so "
@@ -101,7 +109,10 @@ class DesktopExtension(ExtensionApp):
 
     def initialize_settings(self) -> None:
         self.manager = DesktopManager(
-            self._backends(), default_backend=self.default_backend, max_desktops=self.max_desktops
+            self._backends(),
+            default_backend=self.default_backend,
+            max_desktops=self.max_desktops,
+            native_vnc=self.native_vnc,
         )
         self.viewers = {}
         root = self.recordings_dir or os.path.join(self.serverapp.root_dir if self.serverapp else ".", "desktop-recordings")
