@@ -183,7 +183,7 @@ class NativeVNC:
         if refusal is None and len(self._connections) > MAX_CONNECTIONS:
             refusal = f"this desktop takes at most {MAX_CONNECTIONS} native VNC connections at once"
         if refusal is not None:
-            log.info("desktop %s: native VNC client %s refused: %s", self.desktop_id, where, refusal)
+            log.debug("desktop %s: native VNC client %s refused: %s", self.desktop_id, where, refusal)  # told, not logged
             reason = refusal.encode()
             writer.write((b"\0\0\0\0" if minor == 3 else b"\0") + struct.pack(">I", len(reason)) + reason)
             await writer.drain()

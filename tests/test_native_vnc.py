@@ -421,4 +421,6 @@ def test_a_server_held_desktop_from_the_kernel(server_on: JupyterServer, monkeyp
         passwords.append(d.vnc["password"])
     assert not on_port(port)
     log = server_on.log_path.read_text()
+    assert f"native VNC clients may connect to 127.0.0.1:{info['port']}" in log  # its lines are in the server's log
+    assert "gave a wrong password" in log
     assert not any(p in log for p in passwords), "the server logged a password"

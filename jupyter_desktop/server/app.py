@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import hashlib
+import logging
 import os
 import time
 from datetime import datetime, timezone
@@ -119,6 +120,8 @@ class DesktopExtension(ExtensionApp):
         allowed = Path(self.serverapp.root_dir).expanduser().resolve() if self.serverapp else None
         self.recordings = Recordings(self, Path(root).expanduser().resolve(), self.recording_max_bytes, allowed)
         self.settings["jupyter_desktop"] = self
+        if self.native_vnc:
+            self._log_native_vnc()
         # Last resort if the server dies without stop_extension (an exception during shutdown).
         atexit.register(self.manager.terminate_all_now)
         if self.export_env:
@@ -182,6 +185,19 @@ class DesktopExtension(ExtensionApp):
             os.environ[ENV_TOKEN] = token
         if serverapp.sock:
             os.environ["JUPYTER_DESKTOP_SOCK"] = serverapp.sock
+
+    def _log_native_vnc(self) -> None:
+        """The native VNC listeners' lines (connections, wrong passwords, a lockout; never a password) in the
+        server's log, as its own: the module's logger has no handler of its own."""
+        server_log = self.log if isinstance(self.log, logging.Logger) else getattr(self.log, "logger", None)
+        if not isinstance(server_log, logging.Logger) or not server_log.handlers:
+            return
+        log = logging.getLogger("jupyter_desktop.native_vnc")
+        for handler in server_log.handlers:
+            if handler not in log.handlers:
+                log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
 
     def _backends(self) -> dict[str, Any]:
         """Backends configured from this app's traits; the rest are made with defaults on first use."""
