@@ -21,6 +21,8 @@ APT_PACKAGES=(
   # desktops: TigerVNC (preferred), Xvfb + x11vnc (fallback), window managers, a private D-Bus
   tigervnc-standalone-server tigervnc-tools xvfb x11vnc openbox dbus-daemon util-linux
   xfce4-session xfwm4 xfce4-panel xfdesktop4 xfce4-settings thunar xfce4-terminal
+  # native VNC clients (Desktop(vnc=True)): TigerVNC's viewer, run by tests/test_native_vnc.py
+  tigervnc-viewer
   # the exec channel's helpers: windows, pointer, clipboard, open
   xdotool wmctrl xclip x11-utils x11-xserver-utils xdg-utils
   # apps and fonts for the desktop and the tests

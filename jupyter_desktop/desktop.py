@@ -22,6 +22,7 @@ import io
 import math
 import re
 import signal
+import socket
 import threading
 import time
 import weakref
@@ -167,6 +168,21 @@ def _kinds(actions: Sequence[Mapping[str, Any]]) -> str:
     return ", ".join(dict.fromkeys(kinds))
 
 
+def vnc_instructions(desktop_id: str, info: Mapping[str, Any]) -> str:
+    """How to connect a native VNC client to a desktop's listener; the password is not in it (it would stay in a
+    notebook's output): it is in the dict ``enable_vnc()`` returns, and in ``d.vnc``."""
+    host, port = info["host"], info["port"]
+    where = f"{getpass.getuser()}@{socket.gethostname()}"
+    return (
+        f"Native VNC clients may connect to desktop {desktop_id} at {host} port {port}, with the password in "
+        f'd.vnc["password"] (new on each enable_vnc()).\n'
+        f"  On this machine:  vncviewer {host}::{port}   (TigerVNC; RealVNC Viewer: {host}::{port})\n"
+        f"  From elsewhere:   ssh -N -L 5901:{host}:{port} {where}   then   vncviewer localhost::5901\n"
+        "VNC passwords are 8 characters and the stream is not encrypted: keep the tunnel, share no password, "
+        "and call d.disable_vnc() when done."
+    )
+
+
 class Desktop:
     """A live Linux desktop you can see and drive.
 
@@ -179,8 +195,9 @@ class Desktop:
     (no window manager), or a command to run as the session. ``env`` is added to every program's
     environment on the desktop. ``opengl=True`` gives apps OpenGL (GLX, software-rendered); it is off by
     default because it costs about 50 MiB of memory. ``approve`` is the approval policy every input call passes
-    (:attr:`approve`: ``"ask"`` asks a person in the widget or the viewer). Use it as a context manager, or call
-    :meth:`close`; whatever happens, the desktop does not outlive this Python process.
+    (:attr:`approve`: ``"ask"`` asks a person in the widget or the viewer). ``vnc=True`` lets native VNC clients
+    in (:meth:`enable_vnc`). Use it as a context manager, or call :meth:`close`; whatever happens, the desktop does
+    not outlive this Python process.
     """
 
     def __init__(
@@ -196,6 +213,7 @@ class Desktop:
         backend: str | None = None,
         timeout: float = 120.0,
         approve: Any = None,
+        vnc: bool = False,
     ) -> None:
         check_policy(approve)  # before a desktop starts
         spec = DesktopSpec(
@@ -211,6 +229,12 @@ class Desktop:
         hub = find_hub(runner)
         self._adopt(runner, hub, runner.call(hub.create(spec, backend), timeout), owned=True)
         self.approve = approve
+        if vnc:
+            try:
+                self.enable_vnc()
+            except BaseException:
+                self.close()  # what was asked for cannot be had: no desktop left behind
+                raise
 
     def _adopt(self, runner: LoopThread, hub: DesktopHub, session: DesktopSession, owned: bool) -> None:
         """Set up around a session. ``owned``: garbage collection of this object may stop the desktop."""
@@ -488,6 +512,32 @@ class Desktop:
         buf = io.BytesIO()
         self._call(self._session.capture()).save(buf, "PNG", compress_level=1)
         return buf.getvalue()
+
+    # ------------------------------------------------------------------ native VNC clients (opt-in)
+
+    def enable_vnc(self) -> dict[str, Any]:
+        """Let native VNC clients in (TigerVNC's ``vncviewer``, RealVNC Viewer): a password-protected listener on
+        127.0.0.1 of the machine that holds the desktop (this one, or the Jupyter server's), reached from elsewhere
+        through an SSH tunnel. Prints how to connect and returns ``{"host", "port", "password"}`` (also
+        :attr:`vnc`); each call makes a new password. The listener closes with :meth:`disable_vnc`, when the
+        desktop stops or restarts, and with the server.
+
+        Mind the risks: VNC Authentication is DES with the password's 8 characters and the stream is not
+        encrypted, so anyone on that machine who learns the password reaches the desktop. After 5 wrong passwords
+        it refuses everyone for a minute. A Jupyter server allows it only with ``c.DesktopExtension.native_vnc =
+        True`` (off by default)."""
+        info = self._call(self._session.enable_vnc())
+        print(vnc_instructions(self.id, info))
+        return info
+
+    def disable_vnc(self) -> None:
+        """Close the native VNC listener and its connections (calling it when it is off is fine)."""
+        self._call(self._session.disable_vnc())
+
+    @property
+    def vnc(self) -> dict[str, Any] | None:
+        """``{"host", "port", "password"}`` while native VNC clients may connect (:meth:`enable_vnc`), else None."""
+        return self._call(self._session.vnc_endpoint())
 
     # ------------------------------------------------------------------ screen
 

@@ -43,10 +43,14 @@ class DesktopManager:
         *,
         default_backend: str = "local",
         max_desktops: int = 0,
+        native_vnc: bool = True,
     ) -> None:
         self._backends: dict[str, Backend] = dict(backends or {})
         self.default_backend = default_backend
         self.max_desktops = max_desktops
+        #: Whether its desktops may open a listener for native VNC clients (``Session.enable_vnc``): the embedded
+        #: manager's may; a Jupyter server's only with ``DesktopExtension.native_vnc``.
+        self.native_vnc = native_vnc
         self.sessions: dict[str, Session] = {}
 
     def backend(self, name: str | None = None) -> Backend:
@@ -71,7 +75,7 @@ class DesktopManager:
         desktop_id = secrets.token_hex(4)
         while desktop_id in self.sessions:
             desktop_id = secrets.token_hex(4)
-        session = Session(desktop_id, spec, self.backend(backend), owner)
+        session = Session(desktop_id, spec, self.backend(backend), owner, native_vnc=self.native_vnc)
         self.sessions[desktop_id] = session
         try:
             await session.start()
@@ -90,7 +94,7 @@ class DesktopManager:
         for desktop in await chosen.adopt():
             if desktop.id in self.sessions:
                 continue
-            session = Session(desktop.id, desktop.spec, chosen, owner)
+            session = Session(desktop.id, desktop.spec, chosen, owner, native_vnc=self.native_vnc)
             self.sessions[desktop.id] = session
             try:
                 await session.start(desktop)  # stops it if its VNC server does not answer

@@ -115,6 +115,18 @@ class DesktopSession(Protocol):
         """Act on the node ``ref``: describe (read it again), click (the pointer, at its middle), do (its action
         named ``arg``), set_text (to ``arg``), focus. Answers the node; waits like input while a person holds."""
 
+    # ---- native VNC clients (jupyter_desktop.native_vnc), opt-in
+    async def enable_vnc(self) -> dict[str, Any]:
+        """A password-protected VNC listener on 127.0.0.1 for native clients (TigerVNC's vncviewer, RealVNC Viewer):
+        ``{"host", "port", "password"}``. A new password on each call (a listener already open keeps its port and
+        its connections). Refused where the Jupyter server's ``DesktopExtension.native_vnc`` is False (its default)."""
+
+    async def disable_vnc(self) -> None:
+        """Close the listener and every native connection; nothing listens afterwards."""
+
+    async def vnc_endpoint(self) -> dict[str, Any] | None:
+        """``{"host", "port", "password"}`` while native VNC clients may connect, else None."""
+
     # ---- windows
     async def windows(self) -> list[Window]: ...
 

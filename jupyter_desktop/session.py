@@ -28,6 +28,7 @@ from .errors import (
     TakenOverError,
 )
 from .gate import Gate
+from .native_vnc import NativeVNC
 from .rfb import RFBClient
 from .rfb.connect import open_streams
 from .screen import RFBScreen, check_clipboard_text, check_region
@@ -57,7 +58,9 @@ AGENT_WAIT = 600.0  # seconds a batch from the server's own callers (REST, MCP) 
 class Session(RFBScreen):
     """A desktop: its spec, backend, RFB client and lifecycle (starting → running → stopped/error)."""
 
-    def __init__(self, desktop_id: str, spec: DesktopSpec, backend: Backend, owner: str | None = None) -> None:
+    def __init__(
+        self, desktop_id: str, spec: DesktopSpec, backend: Backend, owner: str | None = None, *, native_vnc: bool = True
+    ) -> None:
         self.id = desktop_id
         self.spec = spec
         self.backend = backend
@@ -78,6 +81,10 @@ class Session(RFBScreen):
         self._atspi: atspi.AtspiClient | None = None  # the accessibility bus, once asked
         self._atspi_lock = asyncio.Lock()
         self._snapshots = asyncio.Semaphore(MAX_SNAPSHOTS)  # a thousand requests at once walk 4 at a time
+        #: Whether enable_vnc() may open a listener (the Jupyter server's DesktopExtension.native_vnc).
+        self.native_vnc_allowed = native_vnc
+        self._vnc: NativeVNC | None = None
+        self._vnc_lock = asyncio.Lock()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -103,6 +110,7 @@ class Session(RFBScreen):
             return
         rfb_error = self.rfb.error if self.rfb else None
         self.status = "error"
+        self._drop_vnc()
         self.error = (self.desktop.died() if self.desktop else None) or str(rfb_error or "the VNC connection closed")
         if self.desktop is not None:
             self._death_task = asyncio.get_running_loop().create_task(self._explain_death(self.desktop))
@@ -118,6 +126,9 @@ class Session(RFBScreen):
             await asyncio.sleep(0.05)
 
     async def _release(self) -> None:
+        vnc, self._vnc = self._vnc, None
+        if vnc is not None:
+            await vnc.close()
         client, self._atspi = self._atspi, None
         if client is not None:
             client.close()
@@ -158,6 +169,7 @@ class Session(RFBScreen):
                 self.status, self.error = "error", reason
                 with contextlib.suppress(RuntimeError):  # not on the loop: the next call on it releases
                     self._death_task = asyncio.get_running_loop().create_task(self._release())
+                    self._drop_vnc()
 
     async def describe(self) -> dict[str, Any]:
         """``to_dict()``, on the session's loop (``Desktop.info`` calls it from another thread)."""
@@ -240,6 +252,39 @@ class Session(RFBScreen):
                     "(sudo apt-get install tigervnc-standalone-server)"
                 )
             raise DesktopError(f"{exc}{hint}") from None
+
+    # ------------------------------------------------------------------ native VNC clients (opt-in)
+
+    async def enable_vnc(self) -> dict[str, Any]:
+        if not self.native_vnc_allowed:
+            raise InvalidInputError(
+                "native VNC clients are off on this Jupyter server: its administrator can allow them with "
+                "c.DesktopExtension.native_vnc = True (off by default; see \"Native VNC clients (opt-in)\" in "
+                "jupyter_desktop's README for the risks)"
+            )
+        async with self._vnc_lock:
+            self.check()
+            if self._vnc is None or self._vnc.closed:
+                self._vnc = await NativeVNC.start(self.id, lambda: self._backend_desktop().endpoint)
+            else:
+                self._vnc.new_password()
+            return self._vnc.info()
+
+    async def disable_vnc(self) -> None:
+        async with self._vnc_lock:
+            vnc, self._vnc = self._vnc, None
+            if vnc is not None:
+                await vnc.close()
+
+    async def vnc_endpoint(self) -> dict[str, Any] | None:
+        vnc = self._vnc
+        return vnc.info() if vnc is not None and not vnc.closed else None
+
+    def _drop_vnc(self) -> None:
+        """The desktop died: nobody may connect to it any more (on the loop's thread)."""
+        vnc, self._vnc = self._vnc, None
+        if vnc is not None:
+            vnc.close_now()
 
     # ------------------------------------------------------------------ input
 

@@ -81,7 +81,9 @@ class Cursor:
     hotspot: tuple[int, int]
 
 
-def _vnc_auth_response(password: str, challenge: bytes) -> bytes:
+def vnc_auth_response(password: str, challenge: bytes) -> bytes:
+    """VNC Authentication's answer to a 16-byte challenge: DES with the password's first 8 characters, each byte's bits
+    reversed, as the key (RFC 6143 §7.2.2 and the errata). Only 8 characters count: a longer password is cut."""
     try:
         from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
     except ImportError:  # cryptography < 43
@@ -92,6 +94,77 @@ def _vnc_auth_response(password: str, challenge: bytes) -> bytes:
     key = bytes(int(f"{b:08b}"[::-1], 2) for b in key)  # VNC reverses the bits of each key byte
     encryptor = Cipher(TripleDES(key * 3), modes.ECB()).encryptor()  # 3DES with K1=K2=K3 is DES
     return encryptor.update(challenge) + encryptor.finalize()
+
+
+async def read_reason(read: Callable[[int], Awaitable[bytes]]) -> str:
+    """An RFB string: its length (U32), then as many bytes (at most 64 KiB of them are read)."""
+    (length,) = struct.unpack(">I", await read(4))
+    return (await read(min(length, 65536))).decode("utf-8", "replace")
+
+
+async def security_handshake(
+    read: Callable[[int], Awaitable[bytes]], write: Callable[[bytes], None], password: str | None
+) -> int:
+    """The client's side of the RFB handshake up to ClientInit: ProtocolVersion, the security type (None, or VNC
+    password when ``password`` is given or the server wants one) and SecurityResult. ``read(n)`` returns exactly n
+    bytes or raises RFBProtocolError. Returns the RFB minor version agreed (3, 7 or 8).
+
+    Raises _NoGreeting (the server hung up before its first byte), RFBProtocolError or RFBAuthError."""
+    try:
+        banner = await read(12)
+    except RFBProtocolError as exc:
+        raise _NoGreeting(f"the VNC server closed the connection without a greeting ({exc})") from None
+    if not (banner.startswith(b"RFB ") and banner[7:8] == b"." and banner.endswith(b"\n")):
+        raise RFBProtocolError(f"not a VNC server: it greeted us with {banner!r}")
+    try:
+        major, minor = int(banner[4:7]), int(banner[8:11])
+    except ValueError:
+        raise RFBProtocolError(f"malformed RFB version {banner!r}") from None
+    if major != 3 or minor < 3:
+        raise RFBProtocolError(f"unsupported RFB version {major}.{minor}; this client speaks 3.3 to 3.8")
+    minor = 8 if minor >= 8 else 7 if minor >= 7 else 3
+    write(b"RFB 003.%03d\n" % minor)
+
+    if minor == 3:
+        (sec_type,) = struct.unpack(">I", await read(4))
+        if sec_type == 0:
+            raise RFBAuthError(f"the VNC server refused the connection: {await read_reason(read)}")
+        offered = [sec_type]
+    else:
+        (count,) = struct.unpack(">B", await read(1))
+        if count == 0:
+            raise RFBAuthError(f"the VNC server refused the connection: {await read_reason(read)}")
+        offered = list(await read(count))
+    if 1 in offered and not password:
+        sec_type = 1
+    elif 2 in offered:
+        sec_type = 2
+        if not password:
+            raise RFBAuthError("the VNC server asks for a password; pass password=...")
+    elif 1 in offered:
+        sec_type = 1
+    else:
+        raise RFBAuthError(
+            f"the VNC server offers security types {offered}, but this client speaks only "
+            "None (1) and VNC password (2); start the server with -SecurityTypes None or VncAuth"
+        )
+    if minor != 3:
+        write(bytes([sec_type]))
+    if sec_type == 2:
+        challenge = await read(16)
+        write(vnc_auth_response(password or "", challenge))
+    if sec_type == 2 or minor == 8:
+        try:
+            (result,) = struct.unpack(">I", await read(4))
+            reason = (await read_reason(read) if minor == 8 else "authentication failed") if result else ""
+        except RFBProtocolError:
+            if sec_type != 2:
+                raise
+            # Servers hang up on a wrong password, sometimes before we read why (a reset drops it).
+            result, reason = 1, "it closed the connection after our password"
+        if result != 0:
+            raise RFBAuthError(f"the VNC server rejected us: {reason}")
+    return minor
 
 
 class RFBClient:
@@ -224,64 +297,10 @@ class RFBClient:
             raise RFBProtocolError(f"the VNC server broke the connection: {exc}") from None
 
     async def _read_reason(self) -> str:
-        (length,) = struct.unpack(">I", await self._read(4))
-        return (await self._read(min(length, 65536))).decode("utf-8", "replace")
+        return await read_reason(self._read)
 
     async def _handshake(self, password: str | None) -> None:
-        try:
-            banner = await self._read(12)
-        except RFBProtocolError as exc:
-            raise _NoGreeting(f"the VNC server closed the connection without a greeting ({exc})") from None
-        if not (banner.startswith(b"RFB ") and banner[7:8] == b"." and banner.endswith(b"\n")):
-            raise RFBProtocolError(f"not a VNC server: it greeted us with {banner!r}")
-        try:
-            major, minor = int(banner[4:7]), int(banner[8:11])
-        except ValueError:
-            raise RFBProtocolError(f"malformed RFB version {banner!r}") from None
-        if major != 3 or minor < 3:
-            raise RFBProtocolError(f"unsupported RFB version {major}.{minor}; this client speaks 3.3 to 3.8")
-        minor = 8 if minor >= 8 else 7 if minor >= 7 else 3
-        self._writer.write(b"RFB 003.%03d\n" % minor)
-
-        if minor == 3:
-            (sec_type,) = struct.unpack(">I", await self._read(4))
-            if sec_type == 0:
-                raise RFBAuthError(f"the VNC server refused the connection: {await self._read_reason()}")
-            offered = [sec_type]
-        else:
-            (count,) = struct.unpack(">B", await self._read(1))
-            if count == 0:
-                raise RFBAuthError(f"the VNC server refused the connection: {await self._read_reason()}")
-            offered = list(await self._read(count))
-        if 1 in offered and not password:
-            sec_type = 1
-        elif 2 in offered:
-            sec_type = 2
-            if not password:
-                raise RFBAuthError("the VNC server asks for a password; pass password=...")
-        elif 1 in offered:
-            sec_type = 1
-        else:
-            raise RFBAuthError(
-                f"the VNC server offers security types {offered}, but this client speaks only "
-                "None (1) and VNC password (2); start the server with -SecurityTypes None or VncAuth"
-            )
-        if minor != 3:
-            self._writer.write(bytes([sec_type]))
-        if sec_type == 2:
-            challenge = await self._read(16)
-            self._writer.write(_vnc_auth_response(password or "", challenge))
-        if sec_type == 2 or minor == 8:
-            try:
-                (result,) = struct.unpack(">I", await self._read(4))
-                reason = (await self._read_reason() if minor == 8 else "authentication failed") if result else ""
-            except RFBProtocolError:
-                if sec_type != 2:
-                    raise
-                # Servers hang up on a wrong password, sometimes before we read why (a reset drops it).
-                result, reason = 1, "it closed the connection after our password"
-            if result != 0:
-                raise RFBAuthError(f"the VNC server rejected us: {reason}")
+        await security_handshake(self._read, self._writer.write, password)
 
         self._writer.write(b"\x01")  # ClientInit: shared, so viewers in the browser can connect too
         width, height = struct.unpack(">HH", await self._read(4))

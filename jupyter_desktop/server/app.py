@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import hashlib
+import logging
 import os
 import time
 from datetime import datetime, timezone
@@ -85,6 +86,14 @@ class DesktopExtension(ExtensionApp):
     recording_max_bytes = Int(
         DEFAULT_MAX_BYTES, help="Bytes one recording may take at most (a client may ask for less)."
     ).tag(config=True)
+    native_vnc = Bool(
+        False,
+        help="Let a desktop's user open a password-protected VNC listener on 127.0.0.1 for native VNC clients "
+        "(Desktop(vnc=True), d.enable_vnc(); TigerVNC's vncviewer, RealVNC Viewer, through an SSH tunnel from "
+        "elsewhere). VNC Authentication is DES with an 8-character password and the stream is not encrypted: "
+        "anyone on this machine who learns the password reaches the desktop. Off: enabling is refused (a hub "
+        "admin keeps it off for students).",
+    ).tag(config=True)
     export_env = Bool(
         True,
         help=f"Put {ENV_URL} and {ENV_TOKEN} in the server's environment, which kernels inherit, so "
@@ -101,13 +110,18 @@ class DesktopExtension(ExtensionApp):
 
     def initialize_settings(self) -> None:
         self.manager = DesktopManager(
-            self._backends(), default_backend=self.default_backend, max_desktops=self.max_desktops
+            self._backends(),
+            default_backend=self.default_backend,
+            max_desktops=self.max_desktops,
+            native_vnc=self.native_vnc,
         )
         self.viewers = {}
         root = self.recordings_dir or os.path.join(self.serverapp.root_dir if self.serverapp else ".", "desktop-recordings")
         allowed = Path(self.serverapp.root_dir).expanduser().resolve() if self.serverapp else None
         self.recordings = Recordings(self, Path(root).expanduser().resolve(), self.recording_max_bytes, allowed)
         self.settings["jupyter_desktop"] = self
+        if self.native_vnc:
+            self._log_native_vnc()
         # Last resort if the server dies without stop_extension (an exception during shutdown).
         atexit.register(self.manager.terminate_all_now)
         if self.export_env:
@@ -171,6 +185,19 @@ class DesktopExtension(ExtensionApp):
             os.environ[ENV_TOKEN] = token
         if serverapp.sock:
             os.environ["JUPYTER_DESKTOP_SOCK"] = serverapp.sock
+
+    def _log_native_vnc(self) -> None:
+        """The native VNC listeners' lines (connections, wrong passwords, a lockout; never a password) in the
+        server's log, as its own: the module's logger has no handler of its own."""
+        server_log = self.log if isinstance(self.log, logging.Logger) else getattr(self.log, "logger", None)
+        if not isinstance(server_log, logging.Logger) or not server_log.handlers:
+            return
+        log = logging.getLogger("jupyter_desktop.native_vnc")
+        for handler in server_log.handlers:
+            if handler not in log.handlers:
+                log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
 
     def _backends(self) -> dict[str, Any]:
         """Backends configured from this app's traits; the rest are made with defaults on first use."""

@@ -52,7 +52,7 @@ OPENAPI = Path(__file__).with_name("openapi.yaml")
 MAX_BODY = 4 << 20  # bytes of a request body
 #: Operations that read without using the desktop: a page's long-poll of the gate must not count as use (a
 #: forgotten tab would keep a JupyterHub server from its idle culler).
-QUIET_OPS = frozenset({"watch", "control", "describe", "screen_size"})
+QUIET_OPS = frozenset({"watch", "control", "describe", "screen_size", "vnc_endpoint"})
 
 _STATUS: list[tuple[type[BaseException], int]] = [
     (DesktopNotFoundError, 404),
