@@ -39,7 +39,7 @@ from .gate import check_policy, verdicts
 from .manager import DesktopManager
 from .protocols import DesktopHub, DesktopSession
 from .remote import RemoteRecorder, RemoteSession, ServerHub, find_server
-from .session import Session, Window
+from .session import FILE_TIMEOUT, Session, Window
 from .trajectory import DEFAULT_MAX_BYTES, Recorder
 
 __all__ = ["Desktop", "Process", "LocalHub", "find_hub"]
@@ -152,7 +152,8 @@ class Process:
 
 class Files:
     """The desktop's files, as its user sees them (a local desktop's: this user's; a Docker desktop's: its
-    container's). ``d.files.list(path)``."""
+    container's); a relative path starts at the user's home. ``d.files.list(path)``, ``read``, ``write``,
+    ``remove``. A file read or written is at most 64 MiB (``session.MAX_FILE``: InputLimitError past it)."""
 
     def __init__(self, desktop: Desktop) -> None:
         self._desktop = desktop
@@ -161,6 +162,24 @@ class Files:
         """The entries of a directory (a relative path starts at the desktop user's home), sorted by name: name,
         type (file, directory, link, other), size in bytes, modified (seconds since the epoch). At most 10,000."""
         return self._desktop._call(self._desktop._session.list_files(path))
+
+    def read(self, path: str) -> bytes:
+        """A file's bytes. A missing file is a NoSuchFileError, a directory an InvalidInputError."""
+        return self._desktop._call(self._desktop._session.read_file(path), FILE_TIMEOUT + 60)
+
+    def read_text(self, path: str, encoding: str = "utf-8") -> str:
+        return self.read(path).decode(encoding)
+
+    def write(self, path: str, data: bytes | str, *, parents: bool = False, mode: int | None = None) -> None:
+        """Write a file (text as UTF-8), replacing what it held. ``parents``: create missing directories;
+        ``mode``: its permission bits (``0o755``; an existing file keeps its own otherwise)."""
+        content = data.encode() if isinstance(data, str) else data
+        self._desktop._call(self._desktop._session.write_file(path, content, parents, mode), FILE_TIMEOUT + 60)
+
+    def remove(self, path: str, *, recursive: bool = False) -> None:
+        """Remove a file or link; a directory only with ``recursive``. Never "/", the user's home, nor a directory
+        that holds it."""
+        self._desktop._call(self._desktop._session.remove_file(path, recursive), FILE_TIMEOUT + 60)
 
 
 def _kinds(actions: Sequence[Mapping[str, Any]]) -> str:
@@ -786,7 +805,7 @@ class Desktop:
 
     @property
     def files(self) -> Files:
-        """The desktop's files: ``d.files.list("Documents")``."""
+        """The desktop's files: ``d.files.list("Documents")``, ``d.files.read("notes.txt")``, ``write``, ``remove``."""
         return Files(self)
 
     # ------------------------------------------------------------------ windows

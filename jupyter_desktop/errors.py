@@ -7,7 +7,8 @@
     │   └── DesktopNotFoundError (KeyError)   no desktop with that id here
     ├── DesktopStartError                a desktop did not come up
     ├── InvalidInputError (ValueError)   bad arguments
-    │   └── InputLimitError              too much at once (the message names the limit)
+    │   ├── InputLimitError              too much at once (the message names the limit)
+    │   └── NoSuchFileError              no such file or directory on the desktop (d.files)
     ├── DesktopBusyError                 a queue of action batches: try again shortly
     ├── LimitError                       one more desktop would pass the configured maximum
     ├── MissingDependencyError           a program the desktop needs is not installed
@@ -33,6 +34,7 @@ __all__ = [
     "DesktopStartError",
     "InvalidInputError",
     "InputLimitError",
+    "NoSuchFileError",
     "DesktopBusyError",
     "LimitError",
     "MissingDependencyError",
@@ -74,6 +76,10 @@ class InvalidInputError(DesktopError, ValueError):
 class InputLimitError(InvalidInputError):
     """Too much at once: text too long, a batch too big or too slow, a body too large. The message names the
     limit; split the work into smaller requests."""
+
+
+class NoSuchFileError(InvalidInputError):
+    """No file or directory at that path on the desktop (``d.files``); the message names the path. HTTP 404."""
 
 
 class DesktopBusyError(DesktopError):
@@ -138,6 +144,7 @@ BY_NAME: dict[str, type[Exception]] = {
         DesktopStartError,
         InvalidInputError,
         InputLimitError,
+        NoSuchFileError,
         DesktopBusyError,
         LimitError,
         MissingDependencyError,

@@ -97,6 +97,17 @@ class DesktopSession(Protocol):
         """The entries of a directory as the desktop's user sees it (relative to their home): name, type
         (file, directory, link, other), size in bytes, modified (seconds since the epoch)."""
 
+    # bytes are no JSON: read_file and write_file have REST routes of their own (GET/PUT .../files?path=)
+    async def read_file(self, path: str) -> bytes:
+        """A file's bytes (at most MAX_FILE), as the desktop's user reads it (relative to their home)."""
+
+    async def write_file(self, path: str, data: bytes, parents: bool = False, mode: int | None = None) -> None:
+        """Write ``data`` (at most MAX_FILE bytes) to a file as the desktop's user; ``parents``: create missing
+        directories; ``mode``: its permission bits (an existing file keeps its own otherwise)."""
+
+    async def remove_file(self, path: str, recursive: bool = False) -> None:
+        """Remove a file, or a directory with ``recursive``; never "/", the user's home, nor a folder holding it."""
+
     # ---- the accessibility tree (jupyter_desktop.atspi)
     async def accessibility(
         self,

@@ -49,6 +49,7 @@ from .rfb import RFBClient
 from .rfb.connect import WebSocketRefused, open_websocket_streams
 from .gate import MAX_CONTROL_WAIT
 from .screen import RFBScreen
+from .session import FILE_TIMEOUT, check_file_data, check_file_path
 from .trajectory import Step, Trajectory
 from .xtools import Window
 
@@ -537,6 +538,22 @@ class RemoteSession(RFBScreen):
 
     async def window_command(self, window_id: int, what: str) -> None:
         await self._request("POST", f"windows/{int(window_id)}/{what}")
+
+    # ------------------------------------------------------------------ files: bytes, on a route of their own
+
+    async def read_file(self, path: str) -> bytes:
+        check_file_path(path)
+        response = await self._request("GET", "files", params={"path": path}, timeout=FILE_TIMEOUT + 30)
+        return b"" if response is None else response.content
+
+    async def write_file(self, path: str, data: bytes, parents: bool = False, mode: int | None = None) -> None:
+        check_file_path(path)
+        check_file_data(data, mode)  # past MAX_FILE: refused here, before a byte goes up
+        params = {"path": path, "parents": "1" if parents else "0"}
+        if mode is not None:
+            params["mode"] = format(mode, "04o")
+        headers = {"Content-Type": "application/octet-stream"}
+        await self._request("PUT", "files", params=params, content=bytes(data), headers=headers, timeout=FILE_TIMEOUT + 30)
 
 
 

@@ -8,7 +8,9 @@ apps, windows and the pointer position over the backend's exec channel.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import posixpath
 import shlex
 import time
 from collections.abc import Mapping, Sequence
@@ -24,6 +26,7 @@ from .errors import (
     InputLimitError,
     InvalidInputError,
     MissingDependencyError,
+    NoSuchFileError,
     RFBError,
     TakenOverError,
 )
@@ -51,6 +54,53 @@ _LIST_SCRIPT = (
     f"find \"$1\" -mindepth 1 -maxdepth 1 -printf '%y\\t%s\\t%T@\\t%f\\0' | head -z -n {MAX_LISTED + 1}"
 )
 _FILE_TYPES = {"f": "file", "d": "directory", "l": "link"}
+MAX_FILE = 64 << 20  # bytes of a file d.files reads or writes
+MAX_PATH = 4096  # characters of a path
+FILE_TIMEOUT = 300.0  # seconds a file's transfer may take
+# d.files' commands, as the desktop's user, from their home; "$1" is the path. The bytes go in on standard input as
+# they are, and come out in base64 (the exec channel's output is text). A refusal exits 91-95 with the reason.
+_HOME = 'cd "$HOME" 2>/dev/null; unset CDPATH; '
+_READ_SCRIPT = _HOME + (
+    '[ -d "$1" ] && { echo "it is a directory" >&2; exit 92; }; [ -e "$1" ] || { echo "no such file" >&2; exit 91; }; '
+    f'[ -r "$1" ] || {{ echo "permission denied" >&2; exit 95; }}; head -c {MAX_FILE + 1} -- "$1" | base64 -w0'
+)
+_WRITE_SCRIPT = _HOME + (  # "$2": 1 to create missing directories, "$3": a mode for chmod
+    '[ -d "$1" ] && { echo "it is a directory" >&2; exit 92; }; dir=$(dirname -- "$1"); '
+    'if [ "$2" = 1 ]; then mkdir -p -- "$dir" || exit 95; fi; '
+    '[ -d "$dir" ] || { echo "no directory $dir (parents=True creates it)" >&2; exit 91; }; '
+    'if [ -e "$1" ]; then [ -w "$1" ]; else [ -w "$dir" ]; fi || { echo "permission denied" >&2; exit 95; }; '
+    'cat > "$1" || exit 96; [ -z "$3" ] || chmod -- "$3" "$1" || exit 96'
+)
+_REMOVE_SCRIPT = _HOME + (  # "$2": 1 to remove a directory and what it holds
+    '[ -e "$1" ] || [ -L "$1" ] || { echo "no such file or directory" >&2; exit 91; }; '
+    '[ -w "$(dirname -- "$1")" ] || { echo "permission denied" >&2; exit 95; }; '
+    'if [ -d "$1" ] && ! [ -L "$1" ]; then real=$(cd -P -- "$1" && pwd -P) || exit 95; '
+    'home=$(cd -P -- "$HOME" && pwd -P); '  # refused: the home directory, "/" and any directory on the way
+    'case "$home/" in "${real%/}/"*) echo "it is / or holds the home directory $home" >&2; exit 94;; esac; '
+    '[ "$2" = 1 ] || { echo "it is a directory (recursive=True removes it)" >&2; exit 92; }; '
+    'rm -rf -- "$1" || exit 96; else rm -f -- "$1" || exit 96; fi'
+)
+_FILE_ERRORS: dict[int, type[DesktopError]] = {
+    91: NoSuchFileError, 92: InvalidInputError, 94: InvalidInputError, 95: InvalidInputError
+}  # else (96: cat, chmod, rm failed) DesktopError
+
+
+def check_file_path(path: Any) -> str:
+    """A path d.files takes (1..MAX_PATH characters, no NUL), as a command's argument (never an option)."""
+    if not isinstance(path, str) or not path or "\0" in path or len(path) > MAX_PATH:
+        raise InvalidInputError(f"path must be a file's path (1 to {MAX_PATH} characters, no NUL), not {path!r:.200}")
+    return "./" + path if path.startswith("-") else path
+
+
+def check_file_data(data: Any, mode: Any = None) -> None:
+    if not isinstance(data, (bytes, bytearray)):
+        raise InvalidInputError(f"a file's content is bytes, not {type(data).__name__}")
+    if len(data) > MAX_FILE:
+        raise InputLimitError(f"the file would be {len(data)} bytes; the limit is {MAX_FILE} bytes (MAX_FILE)")
+    if mode is not None and (isinstance(mode, bool) or not isinstance(mode, int) or not 0 <= mode <= 0o7777):
+        raise InvalidInputError(f"mode must be permission bits in 0..0o7777 (0o644), or None, not {mode!r:.40}")
+
+
 MAX_TIMEOUT = 3600.0  # seconds a command may run
 MAX_SNAPSHOTS = 4  # accessibility snapshots read at once on one desktop (the rest wait their turn)
 AGENT_WAIT = 600.0  # seconds a batch from the server's own callers (REST, MCP) waits for a person to hand back
@@ -471,6 +521,33 @@ class Session(RFBScreen):
         if len(entries) > MAX_LISTED:
             raise InputLimitError(f"{path!r:.200} has more than {MAX_LISTED} entries (MAX_LISTED); list a smaller directory")
         return sorted(entries, key=lambda e: e["name"])
+
+    async def _file_command(self, what: str, script: str, path: str, *args: str, data: bytes | None = None) -> str:
+        argv = ["sh", "-c", script, "sh", check_file_path(path), *args]
+        result = await self._backend_desktop().run(argv, input=data, timeout=FILE_TIMEOUT)
+        if result.returncode != 0:
+            kind = _FILE_ERRORS.get(result.returncode, DesktopError)
+            raise kind(f"cannot {what} {path!r:.200} on desktop {self.id}: {result.stderr.strip()[-500:]}")
+        return result.stdout
+
+    async def read_file(self, path: str) -> bytes:
+        data = base64.b64decode(await self._file_command("read", _READ_SCRIPT, path))
+        if len(data) > MAX_FILE:
+            raise InputLimitError(f"{path!r:.200} is more than {MAX_FILE} bytes (MAX_FILE); read parts with run()")
+        return data
+
+    async def write_file(self, path: str, data: bytes, parents: bool = False, mode: int | None = None) -> None:
+        check_file_path(path)
+        check_file_data(data, mode)
+        if path.endswith("/"):
+            raise InvalidInputError(f"{path!r:.200} names a directory (it ends with /), not a file")
+        flags = ("1" if parents else "", "" if mode is None else format(mode, "o"))
+        await self._file_command("write", _WRITE_SCRIPT, path, *flags, data=bytes(data))
+
+    async def remove_file(self, path: str, recursive: bool = False) -> None:
+        if posixpath.normpath(check_file_path(path)) in ("/", "//", "."):  # the script refuses them too
+            raise InvalidInputError(f"cannot remove {path!r}: it is / or the home directory")
+        await self._file_command("remove", _REMOVE_SCRIPT, path, "1" if recursive else "")
 
     # ------------------------------------------------------------------ the accessibility tree
 

@@ -12,6 +12,9 @@ that fit the document (a request that breaks it is sent as generated):
   as this machine's user); ``open`` gets a path that does not exist;
 - pauses (waits, holds, drag durations, typing delays, stable/wait timeouts) are cut to a few hundredths of
   a second: the limits themselves are tested in test_server.py and test_keys_actions.py;
+- a file's path (GET, PUT, DELETE .../files) is put in a folder of the test's own, in requests that break the
+  document too (unless the path is what breaks it: missing, empty, too long): the server's local desktop runs as this
+  machine's user, and a generated DELETE ?recursive=1 must never reach a folder of anyone's;
 - resize stays under 1024x1024; the desktop's id is the real one, except for DELETE (a random id, so that
   the desktop lives on) and for a random tenth of the other requests (unknown desktops: 404).
 The server allows only the profile "none" (`allowed_profiles`), so generated session commands are refused.
@@ -71,6 +74,7 @@ def api(tmp_path_factory):
     created = server.api("POST", json={"width": 800, "height": 600})
     assert created.status_code == 201, created.text
     server.desktop_id = created.json()["id"]
+    server.sandbox = tmp_path_factory.mktemp("fuzzed-files")
     yield server
     ids = [d["id"] for d in server.api("GET").json()] if server.process.poll() is None else []
     server.stop()
@@ -86,9 +90,12 @@ def _short(value, cap: float, low: float = 0.0):
     return value
 
 
-def harmless(case, desktop_id: str) -> None:
+def harmless(case, desktop_id: str, sandbox: Path) -> None:
     """Make a generated request that fits the document fast and safe to send (see the module's docstring)."""
     path, method = case.operation.path, case.method.upper()
+    if path.endswith("/files") and case.query and isinstance(case.query.get("path"), str) and 0 < len(case.query["path"]) <= 4096:
+        # one name in the sandbox ("f-": never . or ..), whatever the generated path was
+        case.query["path"] = str(sandbox / ("f-" + case.query["path"].replace("/", "_")[:100]))
     if "id" in (case.path_parameters or {}):
         if method == "DELETE" and path == "/desktop/api/desktops/{id}":
             case.path_parameters["id"] = f"gone-{case.path_parameters['id']}"
@@ -148,7 +155,7 @@ def test_fuzz(api, operation, mode):
         suppress_health_check=list(HealthCheck),
     )  # fmt: skip
     def fuzz(case):
-        harmless(case, api.desktop_id)
+        harmless(case, api.desktop_id, api.sandbox)
         response = case.call(base_url=api.url.rstrip("/"), headers=api.auth, timeout=60)
         # 413 is a refusal too (a limit passed, named in the message: 1001 points in a drag whose maxItems is 1000),
         # which schemathesis's list of rejection statuses lacks; every other check still applies to it

@@ -35,13 +35,14 @@ from ..errors import (
     InvalidInputError,
     LimitError,
     MissingDependencyError,
+    NoSuchFileError,
     RFBError,
     StaleNodeError,
     TakenOverError,
 )
 from .. import atspi, wire
 from ..accessibility import outline
-from ..session import Session
+from ..session import MAX_FILE, Session
 
 __all__ = ["routes", "DesktopAPIHandler", "RESOURCE"]
 
@@ -57,6 +58,7 @@ QUIET_OPS = frozenset({"watch", "control", "describe", "screen_size", "vnc_endpo
 _STATUS: list[tuple[type[BaseException], int]] = [
     (DesktopNotFoundError, 404),
     (StaleNodeError, 404),
+    (NoSuchFileError, 404),
     (InputLimitError, 413),
     (InvalidInputError, 400),
     (DesktopBusyError, 429),
@@ -103,11 +105,13 @@ def api(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
 
 @web.stream_request_body
 class DesktopAPIHandler(APIHandler):
-    """Bodies are read as they arrive and kept only up to ``MAX_BODY`` bytes; a bigger one is refused (413)."""
+    """Bodies are read as they arrive and kept only up to ``max_body`` bytes (MAX_BODY; a file for FilesHandler); a
+    bigger one is refused (413)."""
 
     auth_resource = RESOURCE
     _body: bytearray
     _body_size = 0
+    max_body = MAX_BODY  # bytes of this handler's request bodies (FilesHandler's: a file)
     #: Query parameters each method takes (besides Jupyter's own token and _xsrf); others are refused.
     QUERY: dict[str, tuple[str, ...]] = {}
     #: Methods that are not use of a desktop (status reads a forgotten page repeats): they do not count as
@@ -138,20 +142,20 @@ class DesktopAPIHandler(APIHandler):
         await super().prepare()
         self._body = bytearray()
         length = self.request.headers.get("Content-Length", "0")
-        if length.isdigit() and int(length) > MAX_BODY:
-            raise web.HTTPError(413, _too_big(int(length)))
+        if length.isdigit() and int(length) > self.max_body:
+            raise web.HTTPError(413, _too_big(int(length), self.max_body))
 
     def data_received(self, chunk: bytes) -> None:
         self._body_size += len(chunk)
-        if self._body_size <= MAX_BODY:
+        if self._body_size <= self.max_body:
             self._body += chunk  # past the limit, the rest is read and dropped; the handler answers 413
 
     def session(self, desktop_id: str) -> Session:
         return self.ext.manager.get(desktop_id)
 
     def body(self) -> Any:  # a JSON object (checked); its values go to the session, which checks them
-        if self._body_size > MAX_BODY:
-            raise InputLimitError(_too_big(self._body_size))
+        if self._body_size > self.max_body:
+            raise InputLimitError(_too_big(self._body_size, self.max_body))
         if not self._body:
             return {}
         try:
@@ -197,8 +201,9 @@ def _not_json(name: str) -> None:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _too_big(size: int) -> str:
-    return f"the request body is {size} bytes; the limit is {MAX_BODY} bytes"
+def _too_big(size: int, limit: int = MAX_BODY) -> str:
+    named = " (MAX_FILE)" if limit == MAX_FILE else ""
+    return f"the request body is {size} bytes; the limit is {limit} bytes{named}"
 
 
 def _fields(body: dict[str, Any], allowed: set[str]) -> None:
@@ -525,6 +530,51 @@ class ActivityHandler(DesktopAPIHandler):
         self.finish()
 
 
+class FilesHandler(DesktopAPIHandler):
+    """A file on the desktop as raw bytes, as its user sees it: ``GET``, ``PUT`` (the body, up to MAX_FILE bytes: this
+    route's own body limit) and ``DELETE`` ``.../files?path=`` (``&parents=1&mode=0644``, ``&recursive=1``)."""
+
+    QUERY = {"get": ("path",), "put": ("path", "parents", "mode"), "delete": ("path", "recursive")}
+    max_body = MAX_FILE
+
+    def _path(self) -> str:
+        path = self.get_argument("path", None, strip=False)
+        if path is None:
+            raise InvalidInputError("the query parameter path is missing: ?path=notes.txt")
+        return path
+
+    def _flag(self, name: str) -> bool:
+        value = self.get_argument(name, "0", strip=False)
+        if value not in ("0", "1", "true", "false"):
+            raise InvalidInputError(f"{name} must be 0, 1, true or false, not {value!r:.40}")
+        return value in ("1", "true")
+
+    @api
+    async def get(self, desktop_id: str) -> None:
+        data = await self.session(desktop_id).read_file(self._path())
+        self.set_header("Cache-Control", "no-store")
+        self.finish(data, set_content_type="application/octet-stream")  # APIHandler.finish would say JSON
+
+    @api
+    async def put(self, desktop_id: str) -> None:
+        if self._body_size > self.max_body:
+            raise InputLimitError(_too_big(self._body_size, self.max_body))
+        mode = self.get_argument("mode", None, strip=False)
+        if mode is not None and not re.fullmatch(r"[0-7]{3,4}", mode):
+            raise InvalidInputError(f"mode must be octal permission bits (644, 0755), not {mode!r:.40}")
+        data, self._body = bytes(self._body), bytearray()
+        session = self.session(desktop_id)
+        await session.write_file(self._path(), data, self._flag("parents"), None if mode is None else int(mode, 8))
+        self.set_status(204)
+        self.finish()
+
+    @api
+    async def delete(self, desktop_id: str) -> None:
+        await self.session(desktop_id).remove_file(self._path(), self._flag("recursive"))
+        self.set_status(204)
+        self.finish()
+
+
 class OpenAPIHandler(DesktopAPIHandler):
     QUIET = frozenset({"get"})
 
@@ -556,4 +606,5 @@ def routes() -> list[tuple[str, type]]:
         (rf"{base}/{ID}/size", SizeHandler),
         (rf"{base}/{ID}/stable", StableHandler),
         (rf"{base}/{ID}/activity", ActivityHandler),
+        (rf"{base}/{ID}/files", FilesHandler),
     ]
