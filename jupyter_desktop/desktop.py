@@ -837,6 +837,24 @@ class Desktop:
         """Ask a window to close, as its close button would."""
         self._call(self._session.window_command(window if isinstance(window, int) else window.id, "close"))
 
+    # ------------------------------------------------------------------ app ports
+
+    def expose(self, port: int) -> str:
+        """Let the Jupyter server proxy ``port`` inside the desktop (an app's web server, a web IDE, Chromium's
+        ``--remote-debugging-port``), HTTP and WebSocket, behind Jupyter's login: returns its URL,
+        ``{server}desktop/<id>/port/<port>/``. Only exposed ports are proxied (``unexpose`` ends it)."""
+        if not self._server_side:
+            raise InvalidInputError(
+                "expose() needs the desktop under a Jupyter server with jupyter_desktop's extension (the URL is the "
+                "server's); this desktop runs in this process: reach its apps at http://127.0.0.1:PORT directly"
+            )
+        path = self._call(self._session.expose(port))["path"]
+        return cast(Any, self._hub).server.url.rstrip("/") + "/" + path
+
+    def unexpose(self, port: int) -> None:
+        """Stop proxying ``port``."""
+        self._call(self._session.unexpose(port))
+
     # ------------------------------------------------------------------ the accessibility tree
 
     def accessibility(

@@ -108,6 +108,17 @@ class DesktopSession(Protocol):
     async def remove_file(self, path: str, recursive: bool = False) -> None:
         """Remove a file, or a directory with ``recursive``; never "/", the user's home, nor a folder holding it."""
 
+    # ---- app ports (the Jupyter server proxies an exposed port at desktop/<id>/port/<port>/)
+    async def expose(self, port: int) -> dict[str, Any]:
+        """Let the Jupyter server proxy ``port`` inside the desktop (HTTP and WebSocket, behind Jupyter's auth):
+        ``{"port", "path"}``, the path under the server's base URL."""
+
+    async def unexpose(self, port: int) -> None:
+        """Stop proxying ``port``."""
+
+    async def exposed(self) -> list[int]:
+        """The ports exposed now."""
+
     # ---- the accessibility tree (jupyter_desktop.atspi)
     async def accessibility(
         self,

@@ -102,6 +102,7 @@ def check_file_data(data: Any, mode: Any = None) -> None:
 
 
 MAX_TIMEOUT = 3600.0  # seconds a command may run
+MAX_EXPOSED = 16  # ports one desktop exposes at once
 MAX_SNAPSHOTS = 4  # accessibility snapshots read at once on one desktop (the rest wait their turn)
 AGENT_WAIT = 600.0  # seconds a batch from the server's own callers (REST, MCP) waits for a person to hand back
 
@@ -130,6 +131,8 @@ class Session(RFBScreen):
         self._death_task: asyncio.Task[None] | None = None
         self._atspi: atspi.AtspiClient | None = None  # the accessibility bus, once asked
         self._atspi_lock = asyncio.Lock()
+        #: The ports of the desktop its owner exposed: the only ones the server proxies (server/ports.py).
+        self.ports: set[int] = set()
         self._snapshots = asyncio.Semaphore(MAX_SNAPSHOTS)  # a thousand requests at once walk 4 at a time
         #: Whether enable_vnc() may open a listener (the Jupyter server's DesktopExtension.native_vnc).
         self.native_vnc_allowed = native_vnc
@@ -548,6 +551,23 @@ class Session(RFBScreen):
         if posixpath.normpath(check_file_path(path)) in ("/", "//", "."):  # the script refuses them too
             raise InvalidInputError(f"cannot remove {path!r}: it is / or the home directory")
         await self._file_command("remove", _REMOVE_SCRIPT, path, "1" if recursive else "")
+
+    # ------------------------------------------------------------------ app ports
+
+    async def expose(self, port: int) -> dict[str, Any]:
+        if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+            raise InvalidInputError(f"port must be a whole number from 1 to 65535, not {port!r:.40}")
+        if port not in self.ports and len(self.ports) >= MAX_EXPOSED:
+            raise InputLimitError(f"desktop {self.id} exposes {MAX_EXPOSED} ports (MAX_EXPOSED): unexpose one first")
+        await self._backend_desktop().port_host(port)  # say now if no port of it can be reached
+        self.ports.add(port)
+        return {"port": port, "path": f"desktop/{self.id}/port/{port}/"}
+
+    async def unexpose(self, port: int) -> None:
+        self.ports.discard(port)
+
+    async def exposed(self) -> list[int]:
+        return sorted(self.ports)
 
     # ------------------------------------------------------------------ the accessibility tree
 

@@ -250,6 +250,13 @@ class BackendDesktop(abc.ABC):
     async def stop(self) -> None:
         """Stop the desktop and everything started in it. Safe to call twice."""
 
+    async def port_host(self, port: int) -> str:
+        """The host through which this process reaches ``port`` inside the desktop (an app's web server: the
+        Jupyter server proxies exposed ports to it). Raises DesktopError saying why it cannot."""
+        from ..errors import DesktopError
+
+        raise DesktopError(f"desktops of {type(self).__name__} cannot be reached on a port")
+
     async def accessibility_bus(self) -> str:
         """The D-Bus address of the desktop's accessibility (AT-SPI) bus, reachable from this process (the
         desktop's apps put their widget trees there: :mod:`jupyter_desktop.atspi` reads them). Raises

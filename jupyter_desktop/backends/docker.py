@@ -364,6 +364,18 @@ class DockerDesktop(BackendDesktop):
             return None
         return self._reason or f"the desktop's container {self.name} exited"
 
+    async def port_host(self, port: int) -> str:
+        """The container's address on its network (Docker's bridge by default): this host reaches it directly."""
+        self._check_running()
+        data = await asyncio.to_thread(self.backend.client().api.inspect_container, self.container_id or self.name)
+        networks = (data.get("NetworkSettings") or {}).get("Networks") or {}
+        addresses = [n.get("IPAddress") for n in networks.values() if n.get("IPAddress")]
+        if not addresses:
+            from ..errors import DesktopError
+
+            raise DesktopError(f"desktop {self.id} has no network address (network={self.backend.network!r}): no port of it can be reached")
+        return str(addresses[0])
+
     async def accessibility_bus(self) -> str:
         """The accessibility bus the session bus names (at-spi-bus-launcher puts it in XDG_RUNTIME_DIR, in
         RUN_DIR), with its path in the container turned into the host path of the same socket."""

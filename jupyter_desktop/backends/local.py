@@ -526,6 +526,9 @@ class LocalDesktop(BackendDesktop):
                 return f"the {what} exited with status {process.returncode}. Its log ends:\n{_tail(self.dir / log)}"
         return None
 
+    async def port_host(self, port: int) -> str:
+        return "127.0.0.1"  # the desktop's programs share this machine's network
+
     async def accessibility_bus(self) -> str:
         from .. import atspi
         from ..errors import AccessibilityError

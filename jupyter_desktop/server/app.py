@@ -19,7 +19,7 @@ from traitlets import Bool, Dict, Float, Int, List, Unicode, default
 from ..backends.base import DesktopSpec
 from ..manager import BACKENDS, DesktopManager
 from ..trajectory import DEFAULT_MAX_BYTES
-from . import handlers, mcp_http, pages, proxy, recordings
+from . import handlers, mcp_http, pages, ports, proxy, recordings
 from .recordings import Recordings
 
 __all__ = ["DesktopExtension"]
@@ -133,7 +133,7 @@ class DesktopExtension(ExtensionApp):
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(
-            handlers.routes() + recordings.routes() + proxy.routes() + mcp_http.routes() + pages.routes()
+            handlers.routes() + recordings.routes() + proxy.routes() + ports.routes() + mcp_http.routes() + pages.routes()
         )
 
     async def stop_extension(self) -> None:
