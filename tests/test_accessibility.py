@@ -20,6 +20,7 @@ from jupyter_desktop import AccessibilityError, ActionDeniedError, Desktop, Inva
 from jupyter_desktop.accessibility import AccessibilityTree
 from jupyter_desktop.backends import _proc
 
+from .conftest import run_async
 from .harness.server import TOKEN, JupyterServer
 from .harness.waiting import eventually
 
@@ -291,7 +292,7 @@ def test_a_hundred_snapshots_at_once(served, server) -> None:
             assert all(yes.ref in a.text for a in answers if a.status_code == 200)
             return [a.status_code for a in answers]
 
-    statuses = asyncio.run(crowd())
+    statuses = run_async(crowd())
     assert statuses == [200] * 100, statuses
     yes.click()
     assert process.wait(20) == 0

@@ -16,6 +16,7 @@ from tornado.websocket import websocket_connect
 
 from jupyter_desktop import Desktop, InvalidInputError
 
+from .conftest import run_async
 from .harness.server import TOKEN, JupyterServer, free_port
 from .harness.waiting import eventually
 
@@ -81,9 +82,9 @@ def test_an_exposed_port_through_jupyter(server, monkeypatch, tmp_path) -> None:
             connection.close()
             return str(answer)
 
-        assert asyncio.run(echo({"Authorization": f"token {TOKEN}"})) == "echo: hi"
+        assert run_async(echo({"Authorization": f"token {TOKEN}"})) == "echo: hi"
         with pytest.raises(HTTPClientError) as refused:
-            asyncio.run(echo({}))
+            run_async(echo({}))
         assert refused.value.code == 403
 
         other = server.request("GET", f"desktop/{d.id}/port/{port + 1}/")

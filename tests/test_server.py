@@ -61,7 +61,8 @@ def desktop_id(call, jp_asyncio_loop, jp_serverapp):
 
 
 def concrete(pattern: str, desktop_id: str) -> str:
-    values = {"desktop_id": desktop_id, "pid": "1", "window_id": "1", "command": "close", "op": "describe", "name": "nope", "path": "meta.json"}
+    values = {"desktop_id": desktop_id, "pid": "1", "window_id": "1", "command": "close", "op": "describe", "name": "nope",
+              "path": "meta.json", "port": "8000", "proxied_path": "/x"}
     path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: values[m.group(1)], pattern)
     return path.replace("/?", "/").replace("(.*)", "viewer.js").rstrip("$")
 
