@@ -27,7 +27,7 @@ from jupyter_desktop.server.handlers import MAX_BODY
 from jupyter_desktop.session import MAX_FILE, MAX_LISTED
 
 from .harness.docker import engine_problem
-from .harness.server import TOKEN, JupyterServer
+from .harness.server import TOKEN, JupyterServer, requests_of
 
 
 @pytest.fixture(scope="module")
@@ -363,20 +363,6 @@ def test_rest_routes(server: JupyterServer, tmp_path: Path):
     assert "remove_file" in ops and not ops & {"read_file", "write_file"}  # bytes: not on the generic route
 
 
-def requests_of(d: Desktop) -> list[str]:
-    """The REST requests the Desktop's session makes from now on."""
-    seen: list[str] = []
-    client = d._session.client
-    original = client.request
-
-    async def request(method: str, url: str, *args, **kwargs):
-        seen.append(f"{method} {url.rsplit('/', 1)[-1]}")
-        return await original(method, url, *args, **kwargs)
-
-    client.request = request
-    return seen
-
-
 def test_a_kernel_reads_and_writes_through_the_server(server: JupyterServer, monkeypatch, tmp_path: Path):
     monkeypatch.setenv("JUPYTER_DESKTOP_URL", server.url)
     monkeypatch.setenv("JUPYTER_DESKTOP_TOKEN", TOKEN)
@@ -394,7 +380,7 @@ def test_a_kernel_reads_and_writes_through_the_server(server: JupyterServer, mon
     assert [e["name"] for e in d.files.list(str(tmp_path))] == ["empty", "k.bin", "t.txt"]
     d.files.remove(str(tmp_path / "k.bin"))
     assert not (tmp_path / "k.bin").exists()
-    assert [s.split("?")[0] for s in seen] == ["PUT files", "GET files", "PUT files", "GET files", "PUT files", "GET files", "POST list_files", "POST remove_file"]
+    assert [f"{m} {u.split('?')[0].rsplit('/', 1)[-1]}" for m, u in (s.split(" ", 1) for s in seen)] == ["PUT files", "GET files", "PUT files", "GET files", "PUT files", "GET files", "POST list_files", "POST remove_file"]
     # the server's errors, as their own classes
     with pytest.raises(NoSuchFileError, match="no such file"):
         d.files.read(str(tmp_path / "k.bin"))

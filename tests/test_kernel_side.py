@@ -22,7 +22,7 @@ from jupyter_desktop.remote import RemoteSession
 
 from .conftest import CLEAN_SHELL, eventually, marked, read_text
 from .harness.processes import cmdline
-from .harness.server import TOKEN, JupyterServer, free_port
+from .harness.server import TOKEN, JupyterServer, free_port, requests_of
 from .harness.widget import FakeFrontEnd
 
 
@@ -199,20 +199,6 @@ def test_widget_tunnel_relays_the_server_proxy(as_kernel, monkeypatch):
 
 
 # ------------------------------------------------------------------------------------------ screen and input over RFB
-
-
-def requests_of(d: Desktop) -> list[str]:
-    """The REST requests the Desktop's session makes from now on (recorded as they go)."""
-    seen: list[str] = []
-    client = d._session.client
-    original = client.request
-
-    async def request(method: str, url: str, *args, **kwargs):
-        seen.append(f"{method} {url}")
-        return await original(method, url, *args, **kwargs)
-
-    client.request = request
-    return seen
 
 
 def drive_over_rfb(d: Desktop, colour: bool = True) -> None:

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+from typing import Any
 from pathlib import Path
 
 import httpx
@@ -153,3 +154,17 @@ class JupyterServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.log.close()
+
+
+def requests_of(desktop: Any) -> list[str]:
+    """The REST requests a kernel-side Desktop's session makes from now on, "METHOD url", recorded as they go."""
+    seen: list[str] = []
+    client = desktop._session.client
+    original = client.request
+
+    async def request(method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        seen.append(f"{method} {url}")
+        return await original(method, url, *args, **kwargs)
+
+    client.request = request
+    return seen
