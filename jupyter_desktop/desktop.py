@@ -839,21 +839,30 @@ class Desktop:
 
     # ------------------------------------------------------------------ app ports
 
-    def expose(self, port: int) -> str:
+    def expose(self, port: int, name: str | None = None) -> str:
         """Let the Jupyter server proxy ``port`` inside the desktop (an app's web server, a web IDE, Chromium's
         ``--remote-debugging-port``), HTTP and WebSocket, behind Jupyter's login: returns its URL,
-        ``{server}desktop/<id>/port/<port>/``. Only exposed ports are proxied (``unexpose`` ends it)."""
+        ``{server}desktop/<id>/port/<port>/``. Only exposed ports are proxied (``unexpose`` ends it).
+
+        The widget and the full-page viewer show each exposed port as a tab beside the desktop, named ``name``
+        (default "port <port>", at most 40 characters). A Chromium DevTools port's tab opens DevTools for the
+        browser's page: ``d.launch(["chromium", "--remote-debugging-port=9222"])``, ``d.expose(9222, "DevTools")``.
+        """
         if not self._server_side:
             raise InvalidInputError(
                 "expose() needs the desktop under a Jupyter server with jupyter_desktop's extension (the URL is the "
                 "server's); this desktop runs in this process: reach its apps at http://127.0.0.1:PORT directly"
             )
-        path = self._call(self._session.expose(port))["path"]
+        path = self._call(self._session.expose(port, name))["path"]
+        if self._view is not None:
+            self._view.refresh()  # its tab bar
         return cast(Any, self._hub).server.url.rstrip("/") + "/" + path
 
     def unexpose(self, port: int) -> None:
-        """Stop proxying ``port``."""
+        """Stop proxying ``port`` (its tab goes)."""
         self._call(self._session.unexpose(port))
+        if self._view is not None:
+            self._view.refresh()
 
     # ------------------------------------------------------------------ the accessibility tree
 

@@ -109,15 +109,16 @@ class DesktopSession(Protocol):
         """Remove a file, or a directory with ``recursive``; never "/", the user's home, nor a folder holding it."""
 
     # ---- app ports (the Jupyter server proxies an exposed port at desktop/<id>/port/<port>/)
-    async def expose(self, port: int) -> dict[str, Any]:
+    async def expose(self, port: int, name: str | None = None) -> dict[str, Any]:
         """Let the Jupyter server proxy ``port`` inside the desktop (HTTP and WebSocket, behind Jupyter's auth):
-        ``{"port", "path"}``, the path under the server's base URL."""
+        ``{"port", "name", "path"}``, the path under the server's base URL; ``name``: its tab in the widget and the
+        viewer (default "port <port>")."""
 
     async def unexpose(self, port: int) -> None:
         """Stop proxying ``port``."""
 
-    async def exposed(self) -> list[int]:
-        """The ports exposed now."""
+    async def exposed(self) -> list[dict[str, Any]]:
+        """The ports exposed now, as ``expose`` returns them."""
 
     # ---- the accessibility tree (jupyter_desktop.atspi)
     async def accessibility(

@@ -103,6 +103,7 @@ def check_file_data(data: Any, mode: Any = None) -> None:
 
 MAX_TIMEOUT = 3600.0  # seconds a command may run
 MAX_EXPOSED = 16  # ports one desktop exposes at once
+MAX_PORT_NAME = 40  # characters of an exposed port's tab name
 MAX_SNAPSHOTS = 4  # accessibility snapshots read at once on one desktop (the rest wait their turn)
 AGENT_WAIT = 600.0  # seconds a batch from the server's own callers (REST, MCP) waits for a person to hand back
 
@@ -131,8 +132,9 @@ class Session(RFBScreen):
         self._death_task: asyncio.Task[None] | None = None
         self._atspi: atspi.AtspiClient | None = None  # the accessibility bus, once asked
         self._atspi_lock = asyncio.Lock()
-        #: The ports of the desktop its owner exposed: the only ones the server proxies (server/ports.py).
-        self.ports: set[int] = set()
+        #: The ports of the desktop its owner exposed, with their tab names: the only ones the server proxies
+        #: (server/ports.py); the widget's and the viewer's tab bars show them.
+        self.ports: dict[int, str] = {}
         self._snapshots = asyncio.Semaphore(MAX_SNAPSHOTS)  # a thousand requests at once walk 4 at a time
         #: Whether enable_vnc() may open a listener (the Jupyter server's DesktopExtension.native_vnc).
         self.native_vnc_allowed = native_vnc
@@ -262,6 +264,7 @@ class Session(RFBScreen):
             "dpi": self.spec.dpi,
             "created": self.created,
             "last_activity": self.last_activity,
+            "ports": self._exposed(),
             **(self.desktop.info() if self.desktop else {}),
         }
 
@@ -554,20 +557,32 @@ class Session(RFBScreen):
 
     # ------------------------------------------------------------------ app ports
 
-    async def expose(self, port: int) -> dict[str, Any]:
+    async def expose(self, port: int, name: str | None = None) -> dict[str, Any]:
         if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
             raise InvalidInputError(f"port must be a whole number from 1 to 65535, not {port!r:.40}")
+        if name is None:
+            name = f"port {port}"
+        if not isinstance(name, str) or not 1 <= len(name) <= MAX_PORT_NAME or not name.isprintable():
+            raise InvalidInputError(
+                f"name must be a tab's name: 1 to {MAX_PORT_NAME} printable characters (MAX_PORT_NAME), not {name!r:.80}"
+            )
         if port not in self.ports and len(self.ports) >= MAX_EXPOSED:
             raise InputLimitError(f"desktop {self.id} exposes {MAX_EXPOSED} ports (MAX_EXPOSED): unexpose one first")
         await self._backend_desktop().port_host(port)  # say now if no port of it can be reached
-        self.ports.add(port)
-        return {"port": port, "path": f"desktop/{self.id}/port/{port}/"}
+        self.ports[port] = name
+        return self._port(port)
 
     async def unexpose(self, port: int) -> None:
-        self.ports.discard(port)
+        self.ports.pop(port, None)
 
-    async def exposed(self) -> list[int]:
-        return sorted(self.ports)
+    async def exposed(self) -> list[dict[str, Any]]:
+        return self._exposed()
+
+    def _port(self, port: int) -> dict[str, Any]:
+        return {"port": port, "name": self.ports[port], "path": f"desktop/{self.id}/port/{port}/"}
+
+    def _exposed(self) -> list[dict[str, Any]]:
+        return [self._port(port) for port in self.ports]  # in the order they were exposed: the tabs' order
 
     # ------------------------------------------------------------------ the accessibility tree
 

@@ -138,6 +138,9 @@ class DesktopView(anywidget.AnyWidget):
     #: The folder the desktop is being recorded into (``Desktop.record``), "" when it is not: the toolbar's record
     #: button shows it, and starts (into ``recordings/<id>-<date>-<time>`` next to the notebook) or stops one.
     recording = traitlets.Unicode("").tag(sync=True)
+    #: The desktop's exposed ports (``Desktop.expose``): ``{"port", "name", "path"}`` each, the path relative to the
+    #: Jupyter base URL. The view shows them as tabs beside the desktop (js/src/tabs.js).
+    ports = traitlets.List(traitlets.Dict()).tag(sync=True)
 
     def __init__(self, desktop: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -166,6 +169,7 @@ class DesktopView(anywidget.AnyWidget):
             server = d._server_side
             self.ws_url = f"desktop/api/desktops/{d.id}/vnc" if server else ""
             self.viewer_url = f"desktop/{d.id}/" if server else ""
+            self.ports = list(info.get("ports") or []) if server else []
 
     # ------------------------------------------------------------------ messages from the view
 

@@ -13,6 +13,8 @@ import { download, h, icon, showLastFrame } from "./dom.js";
 import { formatProfile } from "./format.js";
 import { createGate } from "./gate.js";
 import { icons } from "./icons.js";
+import { pollWhilePresent } from "./poller.js";
+import { createTabs } from "./tabs.js";
 import { createButton, createRecordButton, createSelect, createStatus, createToolbar, describeState } from "./toolbar.js";
 import { listUrl, wsUrl } from "./urls.js";
 
@@ -55,6 +57,8 @@ function save(prefs) {
  * @param {boolean} [o.embedded]   hosted in another page's DOM (JupyterLab): see the top of this file
  * @param {() => void} [o.openList]  embedded: what "Desktops" / "All desktops" do
  */
+const PORTS_INTERVAL = 5000; // ms between looks at the desktop's exposed ports
+
 export function mountViewer(root, config, { RFB, WebSocket, api = new DesktopApi(config.baseUrl, { xsrfToken: config.xsrfToken }), embedded = false, openList = null }) {
   const id = config.desktopId;
   const prefs = viewerPrefs(embedded ? "" : window.location.search, loadSaved());
@@ -182,7 +186,18 @@ export function mountViewer(root, config, { RFB, WebSocket, api = new DesktopApi
     [clipButton, viewOnlyButton, scaleSelect, gate.takeOver, record.el, shotButton, fullButton],
   );
   stage.append(note);
-  root.append(toolbar, stage);
+  // the desktop's exposed ports as tabs beside it (Desktop.expose): the desktop's record says which, asked again
+  // every few seconds while a person is here
+  const tabs = createTabs({ api, baseUrl: config.baseUrl, stage, onDesktop: () => connection.focus() });
+  cleanups.push(() => tabs.dispose());
+  const showPorts = (d) => d && Array.isArray(d.ports) && tabs.update(d.ports);
+  const ports = pollWhilePresent({
+    poll: () => (connection.state.phase === "connected" ? api.get(id).then(showPorts, () => {}) : null), // else it says
+    interval: PORTS_INTERVAL,
+    idleAfter: config.idleAfter || 15 * 60 * 1000,
+  });
+  cleanups.push(() => ports.stop());
+  root.append(toolbar, tabs.el, stage);
   root.classList.toggle("jd-view-only", prefs.viewOnly);
 
   // ---- the connection
@@ -216,6 +231,7 @@ export function mountViewer(root, config, { RFB, WebSocket, api = new DesktopApi
   });
   connection.addEventListener("desktop", (e) => {
     const d = e.detail || {};
+    showPorts(d);
     info.textContent = d.profile ? formatProfile(d.profile) : "";
   });
   connection.addEventListener("desktopname", (e) => {

@@ -13,6 +13,7 @@ import { statusTone } from "./format.js";
 import { createGate } from "./gate.js";
 import { icons } from "./icons.js";
 import { createButton } from "./toolbar.js";
+import { createTabs } from "./tabs.js";
 import { isRelativePath, jupyterPage, Transport } from "./transport.js";
 import { join } from "./urls.js";
 
@@ -224,7 +225,9 @@ export function renderDesktopView({ model, el, RFB, WebSocket, tunnel, doc = doc
   const overlayActions = h("div", { class: "jd-overlay-actions" });
   const overlay = h("div", { class: "jd-overlay", role: "alert" }, h("div", { class: "jd-overlay-box" }, overlayTitle, overlayDetail, overlayActions));
   const stage = h("div", { class: "jd-stage" }, screen, lastFrame, overlay);
-  root.append(toolbar, stage);
+  // the desktop's exposed ports as tabs (Desktop.expose), for a desktop the server holds: the page reaches them
+  const tabs = api ? createTabs({ api, baseUrl: page.baseUrl, stage, onDesktop: () => connection.focus(), pageHref: () => win.location.href }) : null;
+  root.append(toolbar, ...(tabs ? [tabs.el] : []), stage);
   el.appendChild(root);
 
   // A person in the loop, for a desktop the server holds (the page reaches its REST API): the agent's approvals
@@ -562,6 +565,9 @@ export function renderDesktopView({ model, el, RFB, WebSocket, tunnel, doc = doc
   on("change:status", onStatus);
   on("change:error", onStatus);
   on("change:recording", applyRecording);
+  const applyPorts = () => tabs && tabs.update(get("viewer_url") ? get("ports") : []);
+  on("change:ports", applyPorts);
+  on("change:viewer_url", applyPorts);
   // what the kernel says back (the record button's outcome)
   on("msg:custom", (msg) => {
     if (msg && msg.type === "said" && typeof msg.text === "string") say(msg.text, msg.tone === "error" ? "error" : "");
@@ -576,6 +582,7 @@ export function renderDesktopView({ model, el, RFB, WebSocket, tunnel, doc = doc
 
   applyTitle();
   applyRecording();
+  applyPorts();
   applyLink();
   applyViewOnly();
   applyScale();
@@ -599,6 +606,7 @@ export function renderDesktopView({ model, el, RFB, WebSocket, tunnel, doc = doc
     if (ticker) clearInterval(ticker);
     if (resizer) resizer.disconnect();
     if (gate) gate.dispose();
+    if (tabs) tabs.dispose();
     connection.close();
     transport.close();
     delete root.jdView;

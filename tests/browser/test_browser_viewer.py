@@ -255,7 +255,8 @@ def test_every_request_of_the_pages_passes_jupyterhubs_xsrf_check(browser, serve
             page.click("text=Fetch from desktop")
         (xsrf,) = [c["value"] for c in context.cookies() if c["name"] == "_xsrf"]
         checked, free = [], []
-        for request in seen:
+        # a copy: while all_headers() waits (for a long poll's answer), the page's newer requests join `seen`
+        for request in list(seen):
             if not request.url.startswith(server.url):
                 continue
             headers = HTTPHeaders(request.all_headers())
