@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import base64
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from ..conftest import eventually
 from ..harness.browser import skip_without_chromium
 from ..harness.lab_notebook import Started, open_notebook, show, start, start_lab, widget_selector
 from ..harness.server import JupyterServer
