@@ -25,6 +25,7 @@ from ipywidgets import widget_serialization
 
 from .errors import DesktopClosedError, InputLimitError
 from .trajectory import ViewerInput
+from .upload import Uploads
 
 __all__ = ["DesktopView", "DesktopGrid", "MAX_GRID_TILES"]
 
@@ -146,6 +147,8 @@ class DesktopView(anywidget.AnyWidget):
         super().__init__(**kwargs)
         self._desktop = desktop
         self._channels: dict[str, _Channel] = {}
+        # files dropped on the view (upload.py): to the desktop's ~/Desktop
+        self._uploads = Uploads(desktop.files, lambda content: self._post_upload(content), lambda: self.view_only)
         self.on_msg(self._on_message)
         self.refresh()
 
@@ -193,6 +196,12 @@ class DesktopView(anywidget.AnyWidget):
             self.refresh()
         elif kind == "record":
             self._record(content.get("on") is True)
+        elif kind == "upload":
+            self._uploads.handle(content, buffers)
+
+    def _post_upload(self, content: dict[str, Any]) -> None:
+        with contextlib.suppress(Exception):  # the comm may be closed already
+            self.send({"type": "upload", **content})
 
     def _say(self, text: str, tone: str = "") -> None:
         with contextlib.suppress(Exception):  # the comm may be closed already
@@ -239,6 +248,7 @@ class DesktopView(anywidget.AnyWidget):
         runner = self._desktop._runner
         for tunnel in list(self._channels.values()):
             runner.loop.call_soon_threadsafe(tunnel.cancel)
+        self._uploads.clear()
         super().close()
 
 

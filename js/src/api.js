@@ -58,12 +58,13 @@ export class DesktopApi {
     return join(this.baseUrl, path);
   }
 
-  async request(method, path, body) {
+  /** `raw`: the body goes as it is (a Blob, bytes), as application/octet-stream; else as JSON. */
+  async request(method, path, body, { raw = false } = {}) {
     const headers = { Accept: "application/json" };
     const init = { method, headers, credentials: "same-origin", cache: "no-store" };
     if (body !== undefined) {
-      headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body);
+      headers["Content-Type"] = raw ? "application/octet-stream" : "application/json";
+      init.body = raw ? body : JSON.stringify(body);
     }
     const xsrf = getCookie("_xsrf", this._cookies()) || this.xsrfToken;
     if (xsrf) headers["X-XSRFToken"] = xsrf;
@@ -125,6 +126,20 @@ export class DesktopApi {
   async call(id, op, args = {}) {
     const data = await this.request("POST", paths.call(id, op), { args });
     return data && typeof data === "object" ? data.result : data;
+  }
+  /** The entries of a folder on the desktop (relative to its user's home): [{name, type, size, modified}]; [] when
+   * there is no such folder. */
+  async listFiles(id, path) {
+    try {
+      return (await this.call(id, "list_files", { path })) || [];
+    } catch (err) {
+      if (err && err.status === 400 && /no directory/.test(err.message)) return [];
+      throw err;
+    }
+  }
+  /** Write a file on the desktop with the bytes of `blob` (at most 64 MiB); `parents`: create missing folders. */
+  putFile(id, path, blob, { parents = false } = {}) {
+    return this.request("PUT", paths.files(id, path, parents), blob, { raw: true });
   }
   /** The desktop's recording under way, or null when it is not recording (204). */
   recording(id) {

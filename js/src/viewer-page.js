@@ -16,6 +16,7 @@ import { icons } from "./icons.js";
 import { pollWhilePresent } from "./poller.js";
 import { createTabs } from "./tabs.js";
 import { createButton, createRecordButton, createSelect, createStatus, createToolbar, describeState } from "./toolbar.js";
+import { createUploader, restUploads } from "./upload.js";
 import { listUrl, wsUrl } from "./urls.js";
 
 const PREFS_KEY = "jupyter-desktop:viewer";
@@ -242,6 +243,10 @@ export function mountViewer(root, config, { RFB, WebSocket, api = new DesktopApi
 
   // Keyboard focus goes to the desktop when its area is clicked (noVNC also focuses its canvas on mousedown).
   screen.addEventListener("mousedown", () => connection.focus());
+  // Files dropped on the screen go to the desktop's ~/Desktop (PUT .../files).
+  const uploads = restUploads(api, id);
+  const uploader = createUploader({ target: stage, say, viewOnly: () => connection.viewOnly, upload: uploads.upload, prepare: uploads.prepare });
+  cleanups.push(() => uploader.dispose());
 
   function actionButton(label, onClick, primary = false) {
     return h("button", { type: "button", class: `jd-button${primary ? " jd-primary" : ""}`, onclick: onClick }, label);

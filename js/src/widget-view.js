@@ -15,6 +15,7 @@ import { icons } from "./icons.js";
 import { createButton } from "./toolbar.js";
 import { createTabs } from "./tabs.js";
 import { isRelativePath, jupyterPage, Transport } from "./transport.js";
+import { CommUploads, createUploader } from "./upload.js";
 import { join } from "./urls.js";
 
 export const COMPACT_HEIGHT = 300;
@@ -579,6 +580,10 @@ export function renderDesktopView({ model, el, RFB, WebSocket, tunnel, doc = doc
   // keyboard): then JupyterLab would take stray typing as notebook shortcuts (r: cell to raw, dd: delete...).
   const keep = (e) => e.stopPropagation();
   for (const type of ["keydown", "keypress", "keyup"]) screen.addEventListener(type, keep);
+  // Files dropped on the screen go to the desktop's ~/Desktop through the kernel, wherever the desktop lives.
+  const uploads = new CommUploads(model);
+  const uploader = createUploader({ target: stage, say, viewOnly: () => !!get("view_only"), upload: (f, p) => uploads.upload(f, p) });
+  disposers.push(() => uploader.dispose(), () => uploads.dispose());
 
   applyTitle();
   applyRecording();
