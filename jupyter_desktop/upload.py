@@ -19,7 +19,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Collection
 from typing import Any
 
-from .errors import InvalidInputError
+from .errors import InputLimitError, InvalidInputError
 from .session import MAX_FILE
 
 __all__ = ["Uploads", "check_name", "free_name", "FOLDER", "MAX_PENDING"]
@@ -98,7 +98,7 @@ class Uploads:
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
             raise InvalidInputError(f"size must be a number of bytes, not {size!r:.40}")
         if size > MAX_FILE:
-            raise InvalidInputError(f"{name} is {size} bytes; a file is at most {MAX_FILE >> 20} MiB (MAX_FILE)")
+            raise InputLimitError(f"{name} is {size} bytes; a file is at most {MAX_FILE >> 20} MiB (MAX_FILE)")
         if upload_id in self._pending:
             raise InvalidInputError(f"upload {upload_id} is under way already")
         while len(self._pending) >= MAX_PENDING:  # a view that went away mid-upload: its bytes go

@@ -179,6 +179,8 @@ export function createTabs({ api, baseUrl, stage, onDesktop = () => {}, pageHref
     update,
     select,
     selected: () => current,
+    /** Why a file dropped now does not go to the desktop ("" when the Desktop tab shows): for upload.js. */
+    refusal: () => (current === "desktop" ? "" : "The desktop's tab is not shown: drop files on the Desktop tab to upload them."),
     dispose() {
       disposed = true;
       for (const t of tabs.values()) t.panel.remove();

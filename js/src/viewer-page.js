@@ -245,7 +245,7 @@ export function mountViewer(root, config, { RFB, WebSocket, api = new DesktopApi
   screen.addEventListener("mousedown", () => connection.focus());
   // Files dropped on the screen go to the desktop's ~/Desktop (PUT .../files).
   const uploads = restUploads(api, id);
-  const uploader = createUploader({ target: stage, say, viewOnly: () => connection.viewOnly, upload: uploads.upload, prepare: uploads.prepare });
+  const uploader = createUploader({ target: stage, say, viewOnly: () => connection.viewOnly, unavailable: tabs.refusal, upload: uploads.upload, prepare: uploads.prepare });
   cleanups.push(() => uploader.dispose());
 
   function actionButton(label, onClick, primary = false) {

@@ -582,7 +582,7 @@ export function renderDesktopView({ model, el, RFB, WebSocket, tunnel, doc = doc
   for (const type of ["keydown", "keypress", "keyup"]) screen.addEventListener(type, keep);
   // Files dropped on the screen go to the desktop's ~/Desktop through the kernel, wherever the desktop lives.
   const uploads = new CommUploads(model);
-  const uploader = createUploader({ target: stage, say, viewOnly: () => !!get("view_only"), upload: (f, p) => uploads.upload(f, p) });
+  const uploader = createUploader({ target: stage, say, viewOnly: () => !!get("view_only"), unavailable: tabs ? tabs.refusal : undefined, upload: (f, p) => uploads.upload(f, p) });
   disposers.push(() => uploader.dispose(), () => uploads.dispose());
 
   applyTitle();

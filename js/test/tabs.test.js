@@ -83,6 +83,9 @@ describe("createTabs", () => {
     expect(frame.getAttribute("src")).toBe("/user/alice/desktop/ab/port/8080/");
     expect(stage.querySelector(".jd-port-panel").hidden).toBe(false);
     expect(tabs.selected()).toBe(8080);
+    expect(tabs.refusal()).toMatch(/drop files on the Desktop tab/); // a dropped file is not for the app
+    tabs.select("desktop");
+    expect(tabs.refusal()).toBe("");
   });
 
   it("opens DevTools on the browser's first page, and switches pages", async () => {
