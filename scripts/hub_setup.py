@@ -46,7 +46,7 @@ CHP_DIR = ROOT / ".venv" / "share" / "configurable-http-proxy"
 GROUPS = {"students": ["student1", "student2", "student3"], "teachers": ["teacher"]}
 # The students' single-user servers: the same jupyterhub as the hub (added at run time), JupyterLab and
 # Notebook 7 for the pages, ipykernel for Desktop() in a notebook.
-USER_PACKAGES = ["jupyterlab>=4", "notebook>=7", "ipykernel>=6"]
+USER_PACKAGES = ["jupyterlab>=4", "notebook>=7", "ipykernel>=6", "jupyter-server-proxy>=4.1"]  # the last: app ports
 SYSTEM_PYTHON = "/usr/bin/python3"
 
 

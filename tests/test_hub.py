@@ -51,6 +51,7 @@ from .harness.hub import (
     user_processes,
 )
 from .harness.rfb import rfb_frame, ws_open, ws_status
+from .harness.server import free_port
 
 FIGURES: dict[str, float] = {}
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
@@ -251,6 +252,44 @@ def test_another_students_cookie_is_refused_on_rest_and_websocket(hub: Hub, stud
     assert ws_status(vnc, cookie=forged) == 403
     for client in (owner, intruder):
         client.close()
+
+
+def test_a_students_exposed_port_through_the_hub(hub: Hub, student1, desktop1):
+    """An app inside student1's desktop (running as student1), exposed by student1, answers at
+    /user/student1/desktop/<id>/port/<port>/ through the hub's proxy with student1's token; student2's token, no
+    login, and a port student1 did not expose are refused (the ports extra is in the students' environment)."""
+    did = desktop1["id"]
+    own = hub.desktop_api("student1", student1["token"])
+    port = free_port()
+    app = (
+        "import getpass, http.server as s\n"
+        "class H(s.BaseHTTPRequestHandler):\n"
+        "    def do_GET(self):\n"
+        "        body = ('hello from ' + getpass.getuser()).encode()\n"
+        "        self.send_response(200); self.send_header('Content-Length', str(len(body))); self.end_headers()\n"
+        "        self.wfile.write(body)\n"
+        f"s.HTTPServer(('127.0.0.1', {port}), H).serve_forever()\n"
+    )
+    launched = own.post(f"desktops/{did}/processes", json={"command": ["python3", "-c", app]})
+    assert launched.status_code == 201, launched.text
+    url = hub.user_url("student1") + f"desktop/{did}/port/{port}/"
+    assert httpx.get(url, headers={"Authorization": f"token {student1['token']}"}).status_code == 404  # not exposed
+    exposed = own.post(f"desktops/{did}/call/expose", json={"args": {"port": port, "name": "App"}})
+    assert exposed.status_code == 200, exposed.text
+    try:
+        assert own.get(f"desktops/{did}").json()["ports"] == [{"port": port, "name": "App", "path": f"desktop/{did}/port/{port}/"}]
+        page = eventually(lambda: (r := httpx.get(url, headers={"Authorization": f"token {student1['token']}"}))
+                          .status_code == 200 and r, timeout=30, what="the app through the hub")  # fmt: skip
+        assert page.text == "hello from student1"  # the desktop's user, not the server's
+        other = httpx.get(url, headers={"Authorization": f"token {hub.token('student2')}"})
+        assert other.status_code == 403 and "hello" not in other.text
+        anonymous = httpx.get(url, follow_redirects=False)
+        assert anonymous.status_code in (302, 403) and "hello" not in anonymous.text
+    finally:
+        own.post(f"desktops/{did}/call/unexpose", json={"args": {"port": port}})
+        pid = launched.json()["pid"]
+        own.delete(f"desktops/{did}/processes/{pid}")
+    own.close()
 
 
 def test_a_teacher_reaches_a_students_desktop_by_role(hub: Hub, student1, desktop1):
