@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from ..harness.browser import browser_server, chromium, open_context
+from ..harness.lab_notebook import Started, start_lab
 from ..harness.server import HUB_HEADERS_CONFIG, TOKEN, JupyterServer
 
 
@@ -39,3 +40,35 @@ def page(browser, server: JupyterServer) -> Iterator[object]:
     yield page
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def desktop(server: JupyterServer) -> Iterator[str]:
+    """A desktop of ``server`` (openbox, 800x600), made over REST as the list page makes one; deleted after."""
+    response = server.api("POST", json={"profile": "openbox", "width": 800, "height": 600})
+    assert response.status_code == 201, response.text
+    desktop_id = response.json()["id"]
+    yield desktop_id
+    server.api("DELETE", f"/{desktop_id}")
+
+
+def _lab(tmp_path_factory, name: str, extension: bool) -> Iterator[JupyterServer]:
+    started = Started()
+    srv = start_lab(tmp_path_factory.mktemp(name), extension=extension)
+    srv.started = started  # the desktops a test started (harness.lab_notebook.start): none may outlive the server
+    yield srv
+    srv.shutdown()
+    started.check_gone()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory) -> Iterator[JupyterServer]:
+    """JupyterLab with our server extension, for the module: a kernel's Desktop() lives in the server."""
+    yield from _lab(tmp_path_factory, "lab", True)
+
+
+@pytest.fixture(scope="module")
+def lab_without_extension(tmp_path_factory) -> Iterator[JupyterServer]:
+    """JupyterLab without our server extension, for the module: a kernel's Desktop() lives in the kernel, and the
+    widget reaches it through its comm."""
+    yield from _lab(tmp_path_factory, "lab-tunnel", False)

@@ -10,13 +10,11 @@ pages still show in the tab's frame.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 
-import pytest
 
 from ..conftest import eventually
 from ..harness.browser import skip_without_chromium
-from ..harness.lab_notebook import Started, open_notebook, show, start, start_lab
+from ..harness.lab_notebook import open_notebook, show, start
 from ..harness.server import JupyterServer, free_port
 
 skip_without_chromium()
@@ -46,15 +44,6 @@ def web_server(port: int, tmp_path) -> list[str]:
 
 def answers(server: JupyterServer, path: str) -> bool:
     return server.request("GET", path).status_code == 200
-
-
-@pytest.fixture
-def desktop(server: JupyterServer) -> Iterator[str]:
-    response = server.api("POST", json={"profile": "openbox", "width": 800, "height": 600})
-    assert response.status_code == 201, response.text
-    desktop_id = response.json()["id"]
-    yield desktop_id
-    server.api("DELETE", f"/{desktop_id}")
 
 
 def test_viewer_tabs_show_an_app_and_devtools(page, server, desktop, tmp_path):
@@ -93,16 +82,6 @@ def test_viewer_tabs_show_an_app_and_devtools(page, server, desktop, tmp_path):
 
     assert server.api("POST", f"/{desktop}/call/unexpose", json={"args": {"port": app_port}}).status_code == 200
     page.locator(f".jd-tab[data-tab='{app_port}']").wait_for(state="detached", timeout=20000)
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory) -> Iterator[JupyterServer]:
-    started = Started()
-    srv = start_lab(tmp_path_factory.mktemp("lab-ports"))
-    srv.started = started
-    yield srv
-    srv.shutdown()
-    started.check_gone()
 
 
 def test_widget_tabs_follow_expose(browser, lab: JupyterServer, tmp_path):

@@ -12,10 +12,8 @@ Needs /usr/bin/chromium (`apt-get install chromium`); skipped without it unless 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from types import SimpleNamespace
 
-import pytest
 from PIL import Image
 
 from ..conftest import eventually
@@ -23,15 +21,6 @@ from ..harness.browser import BASE, open_context, skip_without_chromium
 from ..harness.server import TOKEN, JupyterServer
 
 skip_without_chromium()
-
-
-@pytest.fixture
-def desktop(server: JupyterServer) -> Iterator[str]:
-    response = server.api("POST", json={"profile": "openbox", "width": 800, "height": 600})
-    assert response.status_code == 201, response.text
-    desktop_id = response.json()["id"]
-    yield desktop_id
-    server.api("DELETE", f"/{desktop_id}")
 
 
 def open_viewer(page, server: JupyterServer, desktop_id: str, query: str = "") -> None:

@@ -16,7 +16,6 @@ import base64
 import io
 import re
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,7 +34,6 @@ from ..harness.lab_notebook import (
     open_notebook,
     show,
     start,
-    start_lab,
     wait_widget,
 )
 from ..harness.server import JupyterServer
@@ -109,16 +107,6 @@ def pointer_follows_clicks(nb: LabNotebook, view, var: str) -> tuple[int, int]:
 
 
 # ------------------------------------------------------------------------------------------ the WebSocket path
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory) -> Iterator[JupyterServer]:
-    started = Started()
-    srv = start_lab(tmp_path_factory.mktemp("lab-widget"))
-    srv.started = started
-    yield srv
-    srv.shutdown()
-    started.check_gone()
 
 
 def test_widget_through_the_server_websocket(browser, lab: JupyterServer, tmp_path):
@@ -290,16 +278,6 @@ def test_widget_in_notebook7(browser, lab: JupyterServer, tmp_path):
 
 
 # ------------------------------------------------------------------------------------------ the comm tunnel
-
-
-@pytest.fixture(scope="module")
-def lab_without_extension(tmp_path_factory) -> Iterator[JupyterServer]:
-    started = Started()
-    srv = start_lab(tmp_path_factory.mktemp("lab-tunnel"), extension=False)
-    srv.started = started
-    yield srv
-    srv.shutdown()
-    started.check_gone()
 
 
 def test_widget_through_the_comm_tunnel(browser, lab_without_extension: JupyterServer, tmp_path):

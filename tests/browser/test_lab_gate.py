@@ -6,25 +6,15 @@ cell runs; the answers reach it through the server."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from ..conftest import eventually
 from ..harness.browser import skip_without_chromium
-from ..harness.lab_notebook import LabNotebook, Started, click_desktop, close, open_notebook, show, start, start_lab
+from ..harness.lab_notebook import LabNotebook, click_desktop, close, open_notebook, show, start
 from ..harness.server import JupyterServer
 
 skip_without_chromium()
 pytest.importorskip("jupyterlab")
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory) -> Iterator[JupyterServer]:
-    srv = start_lab(tmp_path_factory.mktemp("lab-gate"))
-    srv.started = Started()
-    yield srv
-    srv.shutdown()
-    srv.started.check_gone()
 
 
 def finished(cell) -> bool:

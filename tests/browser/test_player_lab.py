@@ -7,13 +7,12 @@ made (in the image's pixels), steps with its buttons and the arrow keys, and loa
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from ..harness.browser import skip_without_chromium
-from ..harness.lab_notebook import Started, open_notebook, start, start_lab
+from ..harness.lab_notebook import open_notebook, start
 from ..harness.server import JupyterServer
 
 skip_without_chromium()
@@ -25,16 +24,6 @@ WIDTH, HEIGHT = 1024, 768
 CLICK = (300, 120)  # inside the xterm (70x12 at +20+20)
 TEXT = "echo player-42"
 WAIT = 60000  # ms: bounds a failure only (a passing wait returns as soon as its condition holds)
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory) -> Iterator[JupyterServer]:
-    started = Started()
-    srv = start_lab(tmp_path_factory.mktemp("lab-player"))
-    srv.started = started
-    yield srv
-    srv.shutdown()
-    started.check_gone()
 
 
 def player_state(root) -> dict:

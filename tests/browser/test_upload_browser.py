@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from ..harness.browser import skip_without_chromium
-from ..harness.lab_notebook import Started, open_notebook, show, start, start_lab, widget_selector
+from ..harness.lab_notebook import open_notebook, show, start, widget_selector
 from ..harness.server import JupyterServer
 
 skip_without_chromium()
@@ -128,26 +128,6 @@ def test_viewer_uploads_dropped_files_to_desktop_folder(page, server: JupyterSer
 
 
 # ------------------------------------------------------------------------------------------ the notebook widget
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory) -> Iterator[JupyterServer]:
-    started = Started()
-    srv = start_lab(tmp_path_factory.mktemp("lab-upload"))
-    srv.started = started
-    yield srv
-    srv.shutdown()
-    started.check_gone()
-
-
-@pytest.fixture(scope="module")
-def lab_without_extension(tmp_path_factory) -> Iterator[JupyterServer]:
-    started = Started()
-    srv = start_lab(tmp_path_factory.mktemp("lab-upload-tunnel"), extension=False)
-    srv.started = started
-    yield srv
-    srv.shutdown()
-    started.check_gone()
 
 
 @pytest.mark.parametrize(("which", "server_side"), [("lab", True), ("lab_without_extension", False)])
