@@ -23,7 +23,7 @@ const MIN_FULL_HEIGHT = 200;
 export const MAX_HEIGHT_SHARE = 0.85; // of the window's height: the whole view, toolbar included, stays in sight
 const CONFIRM_MS = 4000;
 const RECORD_TITLE = "Record what is done here (steps, screenshots, a video) into recordings/ next to the notebook";
-const NOTE_MS = 3000;
+const NOTE_MS = 3000; // a note shows this long; an error (a refused upload, a failed recording) 10 s, as the viewer's
 
 /** DesktopConnection's scale mode for the model's traits. */
 export function scaleMode(scale, resizeRemote) {
@@ -375,7 +375,7 @@ export function renderDesktopView({ model, el, RFB, WebSocket, tunnel, doc = doc
     note.dataset.tone = tone;
     note.hidden = !text;
     if (note._timer) clearTimeout(note._timer);
-    if (text) note._timer = later(NOTE_MS, () => (note.hidden = true));
+    if (text) note._timer = later(tone === "error" ? 10000 : NOTE_MS, () => (note.hidden = true));
   }
 
   function reconnect() {

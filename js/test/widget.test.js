@@ -333,3 +333,36 @@ describe("resize_remote", () => {
     expect(rfb.resizeSession).toBe(true);
   });
 });
+
+describe("notes", () => {
+  it("a note fades after 3 s, an error after 10 s", async () => {
+    const { model, root } = render();
+    await tick();
+    const note = root.querySelector(".jd-note");
+    model.kernelSend({ type: "said", text: "Recording into recordings/x" });
+    expect(note.hidden).toBe(false);
+    await tick(3100);
+    expect(note.hidden).toBe(true);
+    model.kernelSend({ type: "said", text: "Recording: disk full", tone: "error" });
+    await tick(5000);
+    expect(note.hidden).toBe(false); // still there to be read
+    expect(note.dataset.tone).toBe("error");
+    await tick(5100);
+    expect(note.hidden).toBe(true);
+  });
+});
+
+describe("port tabs", () => {
+  it("follow the ports trait of a desktop the server holds", async () => {
+    labPage();
+    const { model, root } = render({ desktop_id: "ab12", viewer_url: "desktop/ab12/", ws_url: WS_PATH, ports: [] });
+    await tick();
+    const tabs = root.querySelector(".jd-tabs");
+    expect(tabs.hidden).toBe(true);
+    model.kernelSet("ports", [{ port: 8080, name: "Site", path: "desktop/ab12/port/8080/" }]);
+    expect(tabs.hidden).toBe(false);
+    expect([...tabs.querySelectorAll(".jd-tab")].map((b) => b.textContent)).toEqual(["Desktop", "Site"]);
+    model.kernelSet("ports", []);
+    expect(tabs.hidden).toBe(true);
+  });
+});
