@@ -170,11 +170,15 @@ class Files:
     def read_text(self, path: str, encoding: str = "utf-8") -> str:
         return self.read(path).decode(encoding)
 
-    def write(self, path: str, data: bytes | str, *, parents: bool = False, mode: int | None = None) -> None:
+    def write(
+        self, path: str, data: bytes | str, *, parents: bool = False, mode: int | None = None, exclusive: bool = False
+    ) -> None:
         """Write a file (text as UTF-8), replacing what it held. ``parents``: create missing directories;
-        ``mode``: its permission bits (``0o755``; an existing file keeps its own otherwise)."""
+        ``mode``: its permission bits (``0o755``; an existing file keeps its own otherwise); ``exclusive``: never
+        replace a file: an ExistingFileError when one is there, even one made while this runs."""
         content = data.encode() if isinstance(data, str) else data
-        self._desktop._call(self._desktop._session.write_file(path, content, parents, mode), FILE_TIMEOUT + 60)
+        write = self._desktop._session.write_file(path, content, parents, mode, exclusive)
+        self._desktop._call(write, FILE_TIMEOUT + 60)
 
     def remove(self, path: str, *, recursive: bool = False) -> None:
         """Remove a file or link; a directory only with ``recursive``. Never "/", the user's home, nor a directory

@@ -8,7 +8,8 @@
     ├── DesktopStartError                a desktop did not come up
     ├── InvalidInputError (ValueError)   bad arguments
     │   ├── InputLimitError              too much at once (the message names the limit)
-    │   └── NoSuchFileError              no such file or directory on the desktop (d.files)
+    │   ├── NoSuchFileError              no such file or directory on the desktop (d.files)
+    │   └── ExistingFileError            the file is there already (d.files.write(..., exclusive=True))
     ├── DesktopBusyError                 a queue of action batches: try again shortly
     ├── LimitError                       one more desktop would pass the configured maximum
     ├── MissingDependencyError           a program the desktop needs is not installed
@@ -35,6 +36,7 @@ __all__ = [
     "InvalidInputError",
     "InputLimitError",
     "NoSuchFileError",
+    "ExistingFileError",
     "DesktopBusyError",
     "LimitError",
     "MissingDependencyError",
@@ -80,6 +82,10 @@ class InputLimitError(InvalidInputError):
 
 class NoSuchFileError(InvalidInputError):
     """No file or directory at that path on the desktop (``d.files``); the message names the path. HTTP 404."""
+
+
+class ExistingFileError(InvalidInputError):
+    """A write that may not replace a file found one there (``d.files.write(..., exclusive=True)``). HTTP 409."""
 
 
 class DesktopBusyError(DesktopError):
@@ -145,6 +151,7 @@ BY_NAME: dict[str, type[Exception]] = {
         InvalidInputError,
         InputLimitError,
         NoSuchFileError,
+        ExistingFileError,
         DesktopBusyError,
         LimitError,
         MissingDependencyError,

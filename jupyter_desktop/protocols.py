@@ -101,9 +101,12 @@ class DesktopSession(Protocol):
     async def read_file(self, path: str) -> bytes:
         """A file's bytes (at most MAX_FILE), as the desktop's user reads it (relative to their home)."""
 
-    async def write_file(self, path: str, data: bytes, parents: bool = False, mode: int | None = None) -> None:
+    async def write_file(
+        self, path: str, data: bytes, parents: bool = False, mode: int | None = None, exclusive: bool = False
+    ) -> None:
         """Write ``data`` (at most MAX_FILE bytes) to a file as the desktop's user; ``parents``: create missing
-        directories; ``mode``: its permission bits (an existing file keeps its own otherwise)."""
+        directories; ``mode``: its permission bits (an existing file keeps its own otherwise); ``exclusive``: never
+        replace a file (ExistingFileError), not even one made while this runs."""
 
     async def remove_file(self, path: str, recursive: bool = False) -> None:
         """Remove a file, or a directory with ``recursive``; never "/", the user's home, nor a folder holding it."""

@@ -546,10 +546,12 @@ class RemoteSession(RFBScreen):
         response = await self._request("GET", "files", params={"path": path}, timeout=FILE_TIMEOUT + 30)
         return b"" if response is None else response.content
 
-    async def write_file(self, path: str, data: bytes, parents: bool = False, mode: int | None = None) -> None:
+    async def write_file(
+        self, path: str, data: bytes, parents: bool = False, mode: int | None = None, exclusive: bool = False
+    ) -> None:
         check_file_path(path)
         check_file_data(data, mode)  # past MAX_FILE: refused here, before a byte goes up
-        params = {"path": path, "parents": "1" if parents else "0"}
+        params = {"path": path, "parents": "1" if parents else "0", "exclusive": "1" if exclusive else "0"}
         if mode is not None:
             params["mode"] = format(mode, "04o")
         headers = {"Content-Type": "application/octet-stream"}

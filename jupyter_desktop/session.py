@@ -23,6 +23,7 @@ from .errors import (
     AccessibilityError,
     DesktopClosedError,
     DesktopError,
+    ExistingFileError,
     InputLimitError,
     InvalidInputError,
     MissingDependencyError,
@@ -64,10 +65,14 @@ _READ_SCRIPT = _HOME + (
     '[ -d "$1" ] && { echo "it is a directory" >&2; exit 92; }; [ -e "$1" ] || { echo "no such file" >&2; exit 91; }; '
     f'[ -r "$1" ] || {{ echo "permission denied" >&2; exit 95; }}; head -c {MAX_FILE + 1} -- "$1" | base64 -w0'
 )
-_WRITE_SCRIPT = _HOME + (  # "$2": 1 to create missing directories, "$3": a mode for chmod
+_WRITE_SCRIPT = _HOME + (  # "$2": 1 to create missing directories, "$3": a mode for chmod, "$4": 1 to never replace
     '[ -d "$1" ] && { echo "it is a directory" >&2; exit 92; }; dir=$(dirname -- "$1"); '
     'if [ "$2" = 1 ]; then mkdir -p -- "$dir" || exit 95; fi; '
     '[ -d "$dir" ] || { echo "no directory $dir (parents=True creates it)" >&2; exit 91; }; '
+    # exclusive: claim the name first, creating the file empty with O_EXCL (set -C): a file there, or one made
+    # meanwhile, is not replaced
+    'if [ "$4" = 1 ]; then ( set -C; : > "$1" ) 2>/dev/null || { if [ -e "$1" ] || [ -L "$1" ]; then '
+    'echo "it exists (exclusive: not replaced)" >&2; exit 93; fi; echo "permission denied" >&2; exit 95; }; fi; '
     'if [ -e "$1" ]; then [ -w "$1" ]; else [ -w "$dir" ]; fi || { echo "permission denied" >&2; exit 95; }; '
     'cat > "$1" || exit 96; [ -z "$3" ] || chmod -- "$3" "$1" || exit 96'
 )
@@ -81,7 +86,7 @@ _REMOVE_SCRIPT = _HOME + (  # "$2": 1 to remove a directory and what it holds
     'rm -rf -- "$1" || exit 96; else rm -f -- "$1" || exit 96; fi'
 )
 _FILE_ERRORS: dict[int, type[DesktopError]] = {
-    91: NoSuchFileError, 92: InvalidInputError, 94: InvalidInputError, 95: InvalidInputError
+    91: NoSuchFileError, 92: InvalidInputError, 93: ExistingFileError, 94: InvalidInputError, 95: InvalidInputError
 }  # else (96: cat, chmod, rm failed) DesktopError
 
 
@@ -542,12 +547,14 @@ class Session(RFBScreen):
             raise InputLimitError(f"{path!r:.200} is more than {MAX_FILE} bytes (MAX_FILE); read parts with run()")
         return data
 
-    async def write_file(self, path: str, data: bytes, parents: bool = False, mode: int | None = None) -> None:
+    async def write_file(
+        self, path: str, data: bytes, parents: bool = False, mode: int | None = None, exclusive: bool = False
+    ) -> None:
         check_file_path(path)
         check_file_data(data, mode)
         if path.endswith("/"):
             raise InvalidInputError(f"{path!r:.200} names a directory (it ends with /), not a file")
-        flags = ("1" if parents else "", "" if mode is None else format(mode, "o"))
+        flags = ("1" if parents else "", "" if mode is None else format(mode, "o"), "1" if exclusive else "")
         await self._file_command("write", _WRITE_SCRIPT, path, *flags, data=bytes(data))
 
     async def remove_file(self, path: str, recursive: bool = False) -> None:

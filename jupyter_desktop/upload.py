@@ -19,7 +19,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Collection
 from typing import Any
 
-from .errors import InputLimitError, InvalidInputError
+from .errors import ExistingFileError, InputLimitError, InvalidInputError
 from .session import MAX_FILE
 
 __all__ = ["Uploads", "check_name", "free_name", "FOLDER", "MAX_PENDING"]
@@ -27,6 +27,7 @@ __all__ = ["Uploads", "check_name", "free_name", "FOLDER", "MAX_PENDING"]
 FOLDER = "Desktop"  # relative to the desktop user's home
 SHOWN_FOLDER = "~/Desktop"
 MAX_PENDING = 2  # files being assembled at once, per view: at most MAX_PENDING * MAX_FILE bytes held
+MAX_TRIES = 20  # names tried when the free one is taken between the listing and the write
 NAME_BYTES = 255  # a file name's bytes on Linux (NAME_MAX)
 
 
@@ -129,8 +130,15 @@ class Uploads:
             taken = {e["name"] for e in self._files.list(FOLDER)}
         except InvalidInputError:  # no ~/Desktop yet: write creates it
             taken = set()
-        name = free_name(upload.name, taken)
-        self._files.write(posixpath.join(FOLDER, name), bytes(upload.data), parents=True)
+        for _ in range(MAX_TRIES):  # exclusive: a file of that name made since the listing is never replaced
+            name = free_name(upload.name, taken)
+            try:
+                self._files.write(posixpath.join(FOLDER, name), bytes(upload.data), parents=True, exclusive=True)
+                break
+            except ExistingFileError:
+                taken.add(name)
+        else:
+            raise ExistingFileError(f"{upload.name}: {MAX_TRIES} free names in {SHOWN_FOLDER} were taken meanwhile")
         self._reply({"op": "done", "id": upload_id, "name": name, "path": f"{SHOWN_FOLDER}/{name}"})
 
     def clear(self) -> None:

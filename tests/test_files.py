@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from jupyter_desktop import Desktop, InputLimitError, InvalidInputError, NoSuchFileError
+from jupyter_desktop import Desktop, ExistingFileError, InputLimitError, InvalidInputError, NoSuchFileError
 from jupyter_desktop.server.handlers import MAX_BODY
 from jupyter_desktop.session import MAX_FILE, MAX_LISTED
 
@@ -211,6 +211,25 @@ def test_refusals_name_the_path(any_desktop):
         d.files.remove(f"{folder}/missing")
 
 
+def test_exclusive_never_replaces(any_desktop):
+    """exclusive=True writes a new file, and refuses an existing one, a link (even a dangling one: the file it
+    names is not created) and a directory, leaving each as it was."""
+    d, folder = any_desktop
+    d.files.write(f"{folder}/new.txt", b"first", exclusive=True)
+    assert d.files.read(f"{folder}/new.txt") == b"first"
+    with pytest.raises(ExistingFileError, match=rf"cannot write '{folder}/new.txt'.*exists"):
+        d.files.write(f"{folder}/new.txt", b"second", exclusive=True)
+    assert d.files.read(f"{folder}/new.txt") == b"first"
+    on_desktop(d, "ln", "-s", f"{folder}/nowhere", f"{folder}/dangling")
+    with pytest.raises(ExistingFileError):
+        d.files.write(f"{folder}/dangling", b"x", exclusive=True)
+    assert not exists(d, f"{folder}/nowhere")
+    with pytest.raises(InvalidInputError, match="directory"):
+        d.files.write(folder, b"x", exclusive=True)
+    d.files.write(f"{folder}/new.txt", b"replaced")  # not exclusive: replaced, as before
+    assert d.files.read(f"{folder}/new.txt") == b"replaced"
+
+
 def test_size_limit(any_desktop):
     """MAX_FILE bytes go both ways; one more is refused before anything is written, and a bigger file on the
     desktop is not read."""
@@ -352,6 +371,8 @@ def test_rest_routes(server: JupyterServer, tmp_path: Path):
         reply = server.api(method, files, params=params, content=b"" if method == "PUT" else None)
         assert reply.status_code == status, (method, params, reply.text)
     assert not (tmp_path / "m").exists() and (tmp_path / "x.bin").exists()
+    kept = server.api("PUT", files, params={"path": str(tmp_path / "x.bin"), "exclusive": "1"}, content=b"other")
+    assert kept.status_code == 409 and kept.json()["error"] == "ExistingFileError", kept.text
 
     for method in ("GET", "PUT", "DELETE"):
         unknown = server.api(method, "/nope/files", params={"path": str(tmp_path / "x.bin")}, content=b"z" if method == "PUT" else None)
@@ -386,6 +407,10 @@ def test_a_kernel_reads_and_writes_through_the_server(server: JupyterServer, mon
         d.files.read(str(tmp_path / "k.bin"))
     with pytest.raises(InvalidInputError, match="directory"):
         d.files.remove(str(tmp_path))
+    d.files.write(str(tmp_path / "t.txt"), "again", exclusive=False)
+    with pytest.raises(ExistingFileError, match="exists"):
+        d.files.write(str(tmp_path / "t.txt"), "not this", exclusive=True)
+    assert d.files.read_text(str(tmp_path / "t.txt")) == "again"
     # too big: refused in the kernel, before a byte goes up
     count = len(seen)
     with pytest.raises(InputLimitError, match="MAX_FILE"):

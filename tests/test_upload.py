@@ -92,6 +92,24 @@ def test_a_taken_name_gets_a_number(desktop: Desktop, front: FakeFrontEnd, home:
     assert (home / "Desktop" / ".hidden").read_bytes() == b""
 
 
+def test_a_file_made_meanwhile_is_not_replaced(desktop: Desktop, front: FakeFrontEnd, home: Path, monkeypatch):
+    """A file of the free name appears between the kernel's listing of ~/Desktop and its write (another view's
+    upload, an app): the write is exclusive, so the upload takes the next free name and the file stays."""
+    files = desktop.view()._uploads._files
+    listed = files.list
+
+    def list_then_someone_writes(path: str) -> list:
+        entries = listed(path)
+        (home / "Desktop").mkdir(exist_ok=True)
+        (home / "Desktop" / "race.txt").write_bytes(b"made meanwhile")
+        return entries
+
+    monkeypatch.setattr(files, "list", list_then_someone_writes)
+    assert send_file(front, "r", "race.txt", b"uploaded")["path"] == "~/Desktop/race (1).txt"
+    assert (home / "Desktop" / "race.txt").read_bytes() == b"made meanwhile"
+    assert (home / "Desktop" / "race (1).txt").read_bytes() == b"uploaded"
+
+
 def listing(home: Path) -> list[str]:
     folder = home / "Desktop"
     return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []

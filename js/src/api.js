@@ -137,9 +137,10 @@ export class DesktopApi {
       throw err;
     }
   }
-  /** Write a file on the desktop with the bytes of `blob` (at most 64 MiB); `parents`: create missing folders. */
-  putFile(id, path, blob, { parents = false } = {}) {
-    return this.request("PUT", paths.files(id, path, parents), blob, { raw: true });
+  /** Write a file on the desktop with the bytes of `blob` (at most 64 MiB); `parents`: create missing folders;
+   * `exclusive`: never replace a file (409, error ExistingFileError). */
+  putFile(id, path, blob, { parents = false, exclusive = false } = {}) {
+    return this.request("PUT", paths.files(id, path, { parents, exclusive }), blob, { raw: true });
   }
   /** The desktop's recording under way, or null when it is not recording (204). */
   recording(id) {

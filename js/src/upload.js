@@ -27,6 +27,7 @@ export const WINDOW = 4; // chunks sent ahead of the kernel's acknowledgement
 export const FOLDER = "Desktop"; // relative to the desktop user's home
 export const SHOWN_FOLDER = "~/Desktop";
 const NAME_BYTES = 255; // a file name's bytes on Linux (NAME_MAX)
+export const MAX_TRIES = 20; // names tried when the free one is taken between the listing and the write (as upload.py)
 export const ANSWER_MS = 120000; // the kernel's silence before an upload through the comm gives up
 
 /** "64 MiB" for a limit (a power of two), formatBytes' "12 MB" for the rest. */
@@ -256,10 +257,18 @@ export function restUploads(api, id) {
       taken = new Set((await api.listFiles(id, FOLDER)).map((e) => e.name));
     },
     async upload(file) {
-      const name = freeName(file.name, taken);
-      taken.add(name);
-      await api.putFile(id, `${FOLDER}/${name}`, file, { parents: true });
-      return { name: file.name, path: `${SHOWN_FOLDER}/${name}` };
+      // exclusive: a file of that name made since the listing is never replaced (409: the next free name)
+      for (let tries = 0; tries < MAX_TRIES; tries += 1) {
+        const name = freeName(file.name, taken);
+        taken.add(name);
+        try {
+          await api.putFile(id, `${FOLDER}/${name}`, file, { parents: true, exclusive: true });
+          return { name: file.name, path: `${SHOWN_FOLDER}/${name}` };
+        } catch (err) {
+          if (!(err && err.status === 409 && err.body && err.body.error === "ExistingFileError")) throw err;
+        }
+      }
+      throw new Error(`${MAX_TRIES} free names in ${SHOWN_FOLDER} were taken meanwhile`);
     },
   };
 }

@@ -31,8 +31,8 @@ export const paths = {
   screenshot: (id, format = "png") => `desktop/api/desktops/${enc(id)}/screenshot?format=${enc(format)}`,
   vnc: (id) => `desktop/api/desktops/${enc(id)}/vnc`,
   call: (id, op) => `desktop/api/desktops/${enc(id)}/call/${enc(op)}`,
-  files: (id, path, parents = false) =>
-    `desktop/api/desktops/${enc(id)}/files?path=${enc(path)}${parents ? "&parents=1" : ""}`,
+  files: (id, path, { parents = false, exclusive = false } = {}) =>
+    `desktop/api/desktops/${enc(id)}/files?path=${enc(path)}${parents ? "&parents=1" : ""}${exclusive ? "&exclusive=1" : ""}`,
   recording: (id) => `desktop/api/desktops/${enc(id)}/recording`,
   recordings: () => "desktop/api/recordings",
   recordingItem: (name) => `desktop/api/recordings/${enc(name)}`,

@@ -341,10 +341,15 @@ describe("the uploader", () => {
 });
 
 describe("the viewer's REST uploads", () => {
-  function fakeFetch(listing) {
+  function fakeFetch(listing, existing = new Set()) {
     const requests = [];
     const fetch = async (url, init) => {
       requests.push({ url, init });
+      const put = init.method === "PUT" && decodeURIComponent(new URL(url, "http://x").searchParams.get("path"));
+      if (put && existing.has(put)) {
+        const body = { message: `cannot write '${put}': it exists (exclusive: not replaced)`, error: "ExistingFileError" };
+        return new Response(JSON.stringify(body), { status: 409, headers: { "Content-Type": "application/json" } });
+      }
       if (url.includes("/call/list_files")) {
         if (listing === null) {
           const body = { message: "no directory 'Desktop' on desktop ab12", error: "InvalidInputError" };
@@ -367,14 +372,22 @@ describe("the viewer's REST uploads", () => {
     expect(await rest.upload(new File(["again"], "a.txt"))).toEqual({ name: "a.txt", path: "~/Desktop/a (2).txt" });
     expect(requests.map((r) => `${r.init.method} ${r.url}`)).toEqual([
       "POST /user/x/desktop/api/desktops/ab12/call/list_files",
-      "PUT /user/x/desktop/api/desktops/ab12/files?path=Desktop%2Fa%20(1).txt&parents=1",
-      "PUT /user/x/desktop/api/desktops/ab12/files?path=Desktop%2Fa%20(2).txt&parents=1",
+      "PUT /user/x/desktop/api/desktops/ab12/files?path=Desktop%2Fa%20(1).txt&parents=1&exclusive=1",
+      "PUT /user/x/desktop/api/desktops/ab12/files?path=Desktop%2Fa%20(2).txt&parents=1&exclusive=1",
     ]);
     expect(JSON.parse(requests[0].init.body)).toEqual({ args: { path: "Desktop" } });
     const put = requests[1].init;
     expect(put.body).toBe(file); // the file itself: the browser streams it
     expect(put.headers["Content-Type"]).toBe("application/octet-stream");
     expect(put.headers["X-XSRFToken"]).toBe("tok");
+  });
+
+  it("never replaces a file made since the listing: the next free name", async () => {
+    const { fetch, requests } = fakeFetch([], new Set(["Desktop/a.txt", "Desktop/a (1).txt"]));
+    const rest = restUploads(new DesktopApi("/", { fetch, cookies: () => "" }), "ab12");
+    await rest.prepare();
+    expect(await rest.upload(new File(["x"], "a.txt"))).toEqual({ name: "a.txt", path: "~/Desktop/a (2).txt" });
+    expect(requests.filter((r) => r.init.method === "PUT")).toHaveLength(3);
   });
 
   it("takes a missing ~/Desktop as empty (the PUT creates it)", async () => {
@@ -431,7 +444,7 @@ describe("the views", () => {
       const file = new File(["x"], "a.bin");
       viewer.stage.dispatchEvent(dragEvent("drop", { files: [file] }));
       await vi.waitFor(() => expect(root.querySelector(".jd-toast").textContent).toBe("Uploaded a.bin to ~/Desktop/a (1).bin."));
-      expect(api.putFile).toHaveBeenCalledWith("ab12", "Desktop/a (1).bin", file, { parents: true });
+      expect(api.putFile).toHaveBeenCalledWith("ab12", "Desktop/a (1).bin", file, { parents: true, exclusive: true });
     } finally {
       viewer.dispose();
     }

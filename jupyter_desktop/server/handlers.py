@@ -31,6 +31,7 @@ from ..errors import (
     DesktopError,
     DesktopNotFoundError,
     DesktopStartError,
+    ExistingFileError,
     InputLimitError,
     InvalidInputError,
     LimitError,
@@ -59,6 +60,7 @@ _STATUS: list[tuple[type[BaseException], int]] = [
     (DesktopNotFoundError, 404),
     (StaleNodeError, 404),
     (NoSuchFileError, 404),
+    (ExistingFileError, 409),
     (InputLimitError, 413),
     (InvalidInputError, 400),
     (DesktopBusyError, 429),
@@ -534,7 +536,7 @@ class FilesHandler(DesktopAPIHandler):
     """A file on the desktop as raw bytes, as its user sees it: ``GET``, ``PUT`` (the body, up to MAX_FILE bytes: this
     route's own body limit) and ``DELETE`` ``.../files?path=`` (``&parents=1&mode=0644``, ``&recursive=1``)."""
 
-    QUERY = {"get": ("path",), "put": ("path", "parents", "mode"), "delete": ("path", "recursive")}
+    QUERY = {"get": ("path",), "put": ("path", "parents", "mode", "exclusive"), "delete": ("path", "recursive")}
     max_body = MAX_FILE
 
     def _path(self) -> str:
@@ -564,7 +566,9 @@ class FilesHandler(DesktopAPIHandler):
             raise InvalidInputError(f"mode must be octal permission bits (644, 0755), not {mode!r:.40}")
         data, self._body = bytes(self._body), bytearray()
         session = self.session(desktop_id)
-        await session.write_file(self._path(), data, self._flag("parents"), None if mode is None else int(mode, 8))
+        await session.write_file(
+            self._path(), data, self._flag("parents"), None if mode is None else int(mode, 8), self._flag("exclusive")
+        )
         self.set_status(204)
         self.finish()
 
