@@ -12,7 +12,9 @@ from PIL import Image
 
 from jupyter_desktop import Desktop, DesktopClosedError, DesktopError, InvalidInputError, RunResult
 
-from .conftest import eventually, marked, read_text, start_desktop
+from .conftest import eventually, read_text, start_desktop
+from .harness.processes import commands
+from .harness.waiting import none_left
 
 
 def test_typed_text_is_read_back_by_ocr(desktop: Desktop, xterm, tmp_path: Path):
@@ -221,6 +223,6 @@ def test_session_exit_ends_the_desktop():
     with start_desktop("xvnc", ["sh", "-c", "sleep 0.5; exit 3"]) as d:
         eventually(lambda: d.status == "error", what="status error after the session exits")
         assert "session exited with status 3" in d.info["error"]
-        eventually(lambda: not marked(d.id), what="the rest of the desktop stopped")
+        none_left(lambda: commands(d.id), what="the rest of the desktop's processes")
         with pytest.raises(DesktopClosedError, match="restart"):
             d.screenshot()

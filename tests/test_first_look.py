@@ -7,7 +7,6 @@ a real right-click opens the real menu, and its Terminal entry starts a real ter
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import xml.etree.ElementTree as ET
@@ -18,7 +17,7 @@ import pytest
 from jupyter_desktop import Desktop
 from jupyter_desktop.images.desktop import first_look
 
-from .conftest import eventually, ocr, read_text, start_desktop
+from .conftest import ocr, read_text, start_desktop
 from .harness.docker import engine_problem
 
 _HINT_LINE = re.compile(r'"jupyter-desktop-hint".*?\s(\d+)x(\d+)\+(-?\d+)\+(-?\d+)\s')

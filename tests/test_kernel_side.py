@@ -21,7 +21,8 @@ from jupyter_desktop import (
 from jupyter_desktop.remote import RemoteSession
 
 from .conftest import CLEAN_SHELL, eventually, marked, read_text
-from .harness.processes import cmdline
+from .harness.processes import cmdline, commands
+from .harness.waiting import none_left
 from .harness.server import TOKEN, JupyterServer, free_port, requests_of
 from .harness.widget import FakeFrontEnd
 
@@ -171,7 +172,7 @@ def test_sigkilled_server_orphans_are_reaped_by_the_next_server(tmp_path):
     srv.stop(signal.SIGKILL)  # it ignores the SIGTERM PR_SET_PDEATHSIG sends: only a reaper ends it
     again = JupyterServer(tmp_path)
     try:
-        eventually(lambda: not marked(desktop_id), timeout=20, what="orphans reaped by the new server")
+        none_left(lambda: commands(desktop_id), timeout=20, what="orphans the new server should have reaped")
     finally:
         again.stop()
 

@@ -9,7 +9,6 @@ import stat
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,8 @@ from jupyter_desktop.backends import _proc
 from jupyter_desktop.backends.local import registry_dir
 
 from .conftest import X_SERVERS, eventually, marked, start_desktop
-from .harness.processes import cmdline
+from .harness.processes import cmdline, commands
+from .harness.waiting import none_left
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,6 +37,9 @@ OWNER = textwrap.dedent(
     stubborn = d.launch(["setsid", "sh", "-c", "trap '' TERM HUP; while true; do sleep 1; done"])
     d.launch(["xterm", "-e", "sh"])
     print(d.id, flush=True)
+    if how in ("exit", "raise", "sigterm"):  # ending must not hang: if it does, print where each thread is, and end
+        import faulthandler
+        faulthandler.dump_traceback_later(25, exit=True)
     sys.stdin.readline()  # the test looks at the desktop first
     if how == "exit":
         sys.exit(0)
@@ -75,9 +78,9 @@ def test_nothing_outlives_its_owner(x_server: str, how: str):
     owner, desktop_id = run_owner(x_server, how)
     if how == "sigterm":
         owner.send_signal(signal.SIGTERM)
-    code = owner.wait(30)
+    code = owner.wait(60)  # it ends itself after 25 s, with its threads' tracebacks on stderr
     assert code == {"exit": 0, "raise": 1, "sigterm": -signal.SIGTERM}[how], owner.stderr.read()
-    assert not marked(desktop_id), "desktop processes survived their owner"
+    assert not commands(desktop_id), f"desktop processes survived their owner: {commands(desktop_id)}"
     assert not (registry_dir() / desktop_id).exists()
 
 
@@ -90,9 +93,9 @@ def test_sigkilled_owner_is_reaped_by_the_next_start(x_server: str):
     # PR_SET_PDEATHSIG takes the desktop's own processes down at once; the app that ignores SIGTERM
     # (and whatever a user's shell left running) survives until the next start reaps it.
     own = ("Xvnc", "Xvfb", "x11vnc", "openbox", "dbus-daemon")
-    eventually(
-        lambda: not [c for c in map(cmdline, marked(desktop_id)) if any(name in c for name in own)],
-        what="the X server, VNC server, window manager and bus gone",
+    none_left(
+        lambda: [c for c in map(cmdline, marked(desktop_id)) if any(name in c for name in own)],
+        what="the X server, VNC server, window manager or bus",
     )
     assert any("trap" in cmdline(p) for p in marked(desktop_id))
     assert (registry_dir() / desktop_id).exists()
@@ -223,7 +226,7 @@ def test_close_and_garbage_collection_stop_the_desktop():
     d = start_desktop("xvnc", "none")
     desktop_id = d.id
     del d  # dropped without close(): the desktop goes too
-    eventually(lambda: not marked(desktop_id), what="collected desktop stopped")
+    none_left(lambda: commands(desktop_id), what="the collected desktop's processes")
 
 
 def test_someone_elses_directory_in_tmp_does_not_block_desktops(monkeypatch, tmp_path):

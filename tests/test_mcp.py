@@ -23,7 +23,8 @@ from PIL import Image
 
 from .conftest import XEvent, marked, run_async
 from .harness.server import TOKEN, JupyterServer
-from .harness.waiting import eventually
+from .harness.processes import commands
+from .harness.waiting import eventually, none_left
 
 ROOT = Path(__file__).resolve().parent.parent
 INITIALIZE = {
@@ -131,7 +132,7 @@ def test_stdio_serves_one_desktop(tmp_path):
 
     run_async(session(), timeout=180)
     assert seen.get("id")
-    eventually(lambda: not marked(seen["id"]), timeout=30, what="the desktop stopped with the client")
+    none_left(lambda: commands(seen["id"]), timeout=30, what="the desktop's processes (stopped with the client)")
 
 
 def test_stdio_without_the_mcp_package_says_what_to_install(tmp_path):
@@ -261,7 +262,7 @@ def test_http_drives_the_servers_desktops(server, tmp_path):
 
     run_async(session(), timeout=240)
     assert server.api("GET").json() == []
-    eventually(lambda: not marked(seen["id"]), timeout=30, what="the desktop's processes gone")
+    none_left(lambda: commands(seen["id"]), timeout=30, what="the desktop's processes")
 
 
 def test_http_accessibility_tools(server):

@@ -194,15 +194,17 @@ class LocalDesktop(BackendDesktop):
         env: Mapping[str, str] | None = None,
         cwd: str | None = None,
         stdio: tuple[Any, Any, Any] | None = None,
+        deathsig: str = "TERM",
     ) -> asyncio.subprocess.Process:
-        """Start a program of this desktop: own session, the desktop's environment, output to ``log``."""
+        """Start a program of this desktop: own session, the desktop's environment, output to ``log``;
+        ``deathsig`` is the signal it gets when its owner dies."""
         env = dict(self.env, **(env or {}))
         program = shutil.which(argv[0], path=env.get("PATH", os.defpath)) if argv else None
         if program is None:
             raise InvalidInputError(f"no program named {argv[0] if argv else ''!r} on the desktop's PATH")
         # setpriv: the program gets SIGTERM when this thread (the event loop's, which lives as long as the
         # process) exits, so not even SIGKILL of the owner leaves it behind.
-        prefix = [self.backend.setpriv, "--pdeathsig", "TERM", "--"] if self.backend.setpriv else []
+        prefix = [self.backend.setpriv, "--pdeathsig", deathsig, "--"] if self.backend.setpriv else []
         with contextlib.ExitStack() as files:
             if stdio is None:
                 out = files.enter_context(open(self.dir / log, "ab"))
@@ -316,6 +318,10 @@ class LocalDesktop(BackendDesktop):
                     "-desktop", spec.name,
                 ],
                 "x11vnc.log",
+                # x11vnc's SIGTERM handler calls Xlib, so a TERM that lands inside an Xlib call deadlocks on the
+                # display lock (seen when the owner's RFB connection closing and its death signal coincide: 2 of
+                # 40 SIGKILLed owners left it hanging). It has nothing to clean up that outlives the X server.
+                deathsig="KILL",
             )  # fmt: skip
             await self._wait_for_socket(Path(self.socket_path), self._vnc, "x11vnc.log")
         if bus is not None:
@@ -552,6 +558,10 @@ class LocalDesktop(BackendDesktop):
         if self._stopped:
             return
         self._stopped = True
+        # x11vnc first, and with SIGKILL: SIGTERM can deadlock it (see _start). Only while it still carries our marker
+        if self._vnc is not None and self._vnc.pid in _proc.marked_processes([self.id]).get(self.id, ()):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._vnc.pid, signal.SIGKILL)
         _proc.kill_desktop_tree(self.id, [p.pid for p in self._children])
         if self.display is not None:
             _proc.cleanup_display(self.display)

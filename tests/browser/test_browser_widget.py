@@ -21,7 +21,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from ..conftest import eventually, marked, ocr
+from ..conftest import eventually, ocr
+from ..harness.processes import commands
+from ..harness.waiting import none_left
 from ..harness.browser import BASE, skip_without_chromium
 from ..harness.lab_notebook import (
     NOTEBOOK_VIEWPORT,
@@ -245,7 +247,7 @@ def test_widget_through_the_server_websocket(browser, lab: JupyterServer, tmp_pa
         view.locator("[aria-label='Terminate']").click()
         wait_widget(page, desktop_id, status="stopped")
         eventually(lambda: lab.api("GET", f"/{desktop_id}").status_code == 404, what="desktop gone from the server")
-        eventually(lambda: not marked(desktop_id), what="desktop processes gone")
+        none_left(lambda: commands(desktop_id), what="desktop processes")
         assert view.locator(".jd-status").inner_text() == "stopped"
         assert not nb.errors, nb.errors
     except BaseException:
@@ -309,7 +311,7 @@ def test_widget_through_the_comm_tunnel(browser, lab_without_extension: JupyterS
         view.locator("[aria-label='Terminate']").click()
         wait_widget(page, desktop_id, status="stopped")
         assert nb.value("e._closed") is True
-        eventually(lambda: not marked(desktop_id), what="desktop processes gone")
+        none_left(lambda: commands(desktop_id), what="desktop processes")
         assert not nb.errors, nb.errors
     except BaseException:
         page.screenshot(path=str(tmp_path / "failure.png"))  # what the browser showed

@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 
 from .browser import browser_server
-from .processes import marked
+from .processes import commands
 from .server import TOKEN, JupyterServer
-from .waiting import eventually
+from .waiting import none_left
 
 NOTEBOOK_VIEWPORT = {"width": 1280, "height": 1000}
 _PROMPT_DONE = re.compile(r"^\[\d+\]:$")
@@ -214,7 +214,7 @@ class Started:
         self.ids: list[str] = []
 
     def check_gone(self) -> None:
-        eventually(lambda: not any(marked(i) for i in self.ids), timeout=30, what="no desktop process left")
+        none_left(lambda: commands(*self.ids), timeout=30, what="desktop processes")
 
 
 def start(nb: LabNotebook, started: Started, var: str, options: str) -> str:

@@ -18,3 +18,9 @@ def cmdline(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
     except OSError:
         return ""
+
+
+def commands(*desktop_ids: str) -> list[str]:
+    """``pid: command line`` of each live process of these desktops, to wait on with ``none_left`` (a failure then
+    names what survived, not only that something did)."""
+    return [f"{p}: {cmdline(p)}" for desktop_id in desktop_ids for p in sorted(marked(desktop_id))]

@@ -18,3 +18,16 @@ def eventually(check: Callable[[], object], timeout: float = 30.0, interval: flo
             return value
         time.sleep(interval)
     raise AssertionError(f"{what} not reached within {timeout} s; last value: {value!r}")
+
+
+def none_left(check: Callable[[], object], timeout: float = 30.0, interval: float = 0.1, what: str = "things"):
+    """Poll ``check`` until it returns something empty (no process left, no listener); fail naming what is still
+    there after ``timeout``, which ``eventually(lambda: not check())`` cannot."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = check()
+        if not left:
+            return
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{what} still there after {timeout} s: {left!r}")
+        time.sleep(interval)
