@@ -18,7 +18,7 @@ from jupyter_desktop.backends import _proc
 from jupyter_desktop.backends.local import registry_dir
 
 from .conftest import X_SERVERS, eventually, marked, start_desktop
-from .harness.processes import cmdline, commands
+from .harness.processes import cmdline, commands, shared_memory
 from .harness.waiting import none_left
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,6 +77,10 @@ def run_owner(x_server: str, how: str) -> tuple[subprocess.Popen, str]:
 def test_nothing_outlives_its_owner(x_server: str, how: str):
     owner, desktop_id = run_owner(x_server, how)
     if how == "sigterm":
+        # Python runs a signal's handler between bytecodes of the main thread: a signal that lands after its
+        # last check and before time.sleep's system call waits for the sleep to end (1 run in 40 here). So the
+        # signal goes once the owner sleeps, as a kernel waits in its poll.
+        eventually(lambda: "nanosleep" in Path(f"/proc/{owner.pid}/wchan").read_text(), what="the owner asleep")
         owner.send_signal(signal.SIGTERM)
     code = owner.wait(60)  # it ends itself after 25 s, with its threads' tracebacks on stderr
     assert code == {"exit": 0, "raise": 1, "sigterm": -signal.SIGTERM}[how], owner.stderr.read()
@@ -88,6 +92,9 @@ def test_nothing_outlives_its_owner(x_server: str, how: str):
 def test_sigkilled_owner_is_reaped_by_the_next_start(x_server: str):
     owner, desktop_id = run_owner(x_server, "wait")
     record = json.loads((registry_dir() / desktop_id / "desktop.json").read_text())
+    pids = {p for p, _ in record["pids"]}
+    if x_server == "xvfb":  # x11vnc's images, which its death signal (SIGKILL) leaves behind
+        eventually(lambda: shared_memory(pids), what="x11vnc's shared memory")
     owner.send_signal(signal.SIGKILL)
     owner.wait(10)
     # PR_SET_PDEATHSIG takes the desktop's own processes down at once; the app that ignores SIGTERM
@@ -102,7 +109,17 @@ def test_sigkilled_owner_is_reaped_by_the_next_start(x_server: str):
     with start_desktop(x_server, "none"):  # any start reaps orphans first
         assert not marked(desktop_id)
         assert not (registry_dir() / desktop_id).exists()
+        assert not shared_memory(pids)
         assert not Path(f"/tmp/.X{record['display']}-lock").exists() or _lock_pid_alive(record["display"])
+
+
+def test_stopping_an_xvfb_desktop_leaves_no_shared_memory():
+    """x11vnc is SIGKILLed (its SIGTERM handler can deadlock), so it cannot remove its MIT-SHM segments itself:
+    left, they add up to the system's limit and x11vnc no longer starts."""
+    with start_desktop("xvfb", "none") as d:
+        x11vnc = {p for p in marked(d.id) if "x11vnc" in cmdline(p)}
+        eventually(lambda: shared_memory(x11vnc), what="x11vnc's shared memory")
+    assert not shared_memory(x11vnc)
 
 
 def _lock_pid_alive(display: int) -> bool:
@@ -254,3 +271,32 @@ def test_someone_elses_directory_in_tmp_does_not_block_desktops(monkeypatch, tmp
         assert d._session.desktop.dir.parent == ours
         assert d.screenshot().size == (1280, 800)
     assert reap_orphans() == []  # it scans the same directory
+
+
+def test_the_reaper_takes_no_pid_the_system_gave_to_another_process(monkeypatch, tmp_path):
+    """An orphan's record lists its processes' pids; by the time a later start reaps it, the system may have given
+    a pid to someone else's process. The record's start times tell them apart."""
+    import tempfile
+
+    from jupyter_desktop.backends.local import reap_orphans
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead_owner = subprocess.Popen(["true"])
+    dead_owner.wait()
+    stranger = subprocess.Popen(["sleep", "600"])  # no marker: not a desktop's
+    try:
+        started = _proc.start_time(stranger.pid)
+        for desktop_id, recorded in (("a0000001", started + 1), ("a0000002", started)):
+            entry = registry_dir() / desktop_id
+            entry.mkdir(mode=0o700)
+            record = {"id": desktop_id, "owner_pid": dead_owner.pid, "pids": [[stranger.pid, recorded]]}
+            (entry / "desktop.json").write_text(json.dumps(record))
+            assert reap_orphans() == [desktop_id]
+            assert not entry.exists()
+            if recorded != started:  # a pid the system has given again: left alone
+                assert _proc.is_alive(stranger.pid, started)
+        # the same process, by pid and start time: the desktop's, killed (so the check above can fail)
+        assert stranger.wait(10) == -signal.SIGTERM
+    finally:
+        stranger.kill()
+        stranger.wait()

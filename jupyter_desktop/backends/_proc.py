@@ -9,6 +9,7 @@ synchronous on purpose: atexit and signal handlers call them when no event loop 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import time
@@ -87,17 +88,47 @@ def terminate(pids: Iterable[int], grace: float = 2.0) -> set[int]:
     return pids
 
 
-def kill_desktop_tree(desktop_id: str, extra: Iterable[int] = (), grace: float = 2.0) -> None:
-    """Kill every process of one desktop: those carrying its marker plus ``extra`` pids.
+def kill_desktop_tree(desktop_id: str, extra: Iterable[int] = (), grace: float = 2.0) -> set[int]:
+    """Kill every process of one desktop: those carrying its marker plus ``extra`` pids; returns the pids killed.
 
-    Processes that start while we kill (a session manager respawning a panel) are caught by rescanning.
+    Processes that start while we kill (a session manager respawning a panel) are caught by rescanning. The
+    shared memory the killed processes leave is removed (see :func:`remove_shared_memory`).
     """
+    extra = set(extra)
+    killed = set(extra)  # the caller's own (children dead but not yet waited for count too)
     for _ in range(5):
         pids = marked_processes([desktop_id]).get(desktop_id, set()) | {p for p in extra if is_alive(p)}
         if not pids:
-            return
+            break
         terminate(pids, grace)
+        killed |= pids
         extra = ()
+    remove_shared_memory(killed)
+    return killed
+
+
+def remove_shared_memory(creators: Iterable[int]) -> int:
+    """Remove the private System V shared memory segments that ``creators``, now dead, made and left behind;
+    returns how many. x11vnc's MIT-SHM images are such segments: SIGKILLed, it leaves them, and 4096 of them
+    (``kernel.shmmni``: some 130 x11vnc lives) fail every later start. Only segments of our user made with
+    ``IPC_PRIVATE`` (nobody can find them by key) by a pid that is gone; one still attached (the X server's) goes
+    when it is detached."""
+    creators = {p for p in creators if not is_alive(p)}
+    if not creators:
+        return 0
+    try:
+        with open("/proc/sysvipc/shm") as f:
+            head, *rows = (line.split() for line in f)
+    except (OSError, ValueError):
+        return 0
+    libc = ctypes.CDLL(None, use_errno=True)
+    removed = 0
+    for row in rows:
+        segment = dict(zip(head, row))
+        with contextlib.suppress(KeyError, ValueError):
+            if int(segment["key"]) == 0 and int(segment["cpid"]) in creators and int(segment["cuid"]) == os.geteuid():
+                removed += libc.shmctl(int(segment["shmid"]), 0, None) == 0  # IPC_RMID
+    return removed
 
 
 def cleanup_display(display: int) -> None:

@@ -180,7 +180,8 @@ class LocalDesktop(BackendDesktop):
                 **_owner(),
                 "created": time.time(),
                 "display": self.display,
-                "pids": [p.pid for p in self._children if p.returncode is None],
+                # with start times: a later reap must not take a pid the system gave to another process since
+                "pids": [[p.pid, _proc.start_time(p.pid)] for p in self._children if p.returncode is None],
                 "x_server": self.x_server,
             },
         )
@@ -651,9 +652,19 @@ def reap_orphans() -> list[str]:
         if _proc.is_alive(info.get("owner_pid", 0), info.get("owner_start")):
             continue
         desktop_id = info.get("id", entry.name)
-        _proc.kill_desktop_tree(desktop_id, [p for p in info.get("pids", []) if isinstance(p, int)])
+        ours = [p for p, started in _recorded_pids(info) if _proc.is_alive(p, started)]
+        _proc.kill_desktop_tree(desktop_id, ours)
+        _proc.remove_shared_memory(p for p, _ in _recorded_pids(info))  # what died of its death signal left
         if isinstance(info.get("display"), int):
             _proc.cleanup_display(info["display"])
         shutil.rmtree(entry, ignore_errors=True)
         reaped.append(desktop_id)
     return reaped
+
+
+def _recorded_pids(info: dict[str, Any]) -> list[tuple[int, int | None]]:
+    """``(pid, start time)`` of a desktop record's processes."""
+    pids = info.get("pids")
+    if not isinstance(pids, list):
+        return []
+    return [(p[0], p[1]) for p in pids if isinstance(p, list) and len(p) == 2 and all(isinstance(v, int) for v in p)]

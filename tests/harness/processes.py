@@ -24,3 +24,11 @@ def commands(*desktop_ids: str) -> list[str]:
     """``pid: command line`` of each live process of these desktops, to wait on with ``none_left`` (a failure then
     names what survived, not only that something did)."""
     return [f"{p}: {cmdline(p)}" for desktop_id in desktop_ids for p in sorted(marked(desktop_id))]
+
+
+def shared_memory(pids: set[int]) -> list[str]:
+    """The System V shared memory segments these processes made (x11vnc's MIT-SHM images), as ``/proc`` lists
+    them."""
+    with open("/proc/sysvipc/shm") as f:
+        head, *rows = (line.split() for line in f)
+    return [" ".join(row) for row in rows if int(dict(zip(head, row))["cpid"]) in pids]
