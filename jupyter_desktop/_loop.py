@@ -65,6 +65,21 @@ class LoopThread(LoopCaller):
         self.loop.run_forever()
 
 
+def _after_fork_in_child() -> None:
+    """A forked child has no loop thread, yet its copy of the loop shares the parent's selector (one epoll
+    instance) and self-pipe: closing that copy, as its finalizer does at exit, would unregister the parent's
+    sockets, and the parent's desktops would stop answering. The copy is marked closed, untouched (asyncio has no
+    public way to abandon a loop); a later ``loop_thread()`` starts a new one."""
+    global _lock
+    _lock = threading.Lock()  # another thread may have held it at the fork
+    if _instance is not None:
+        _instance.loop._closed = True  # type: ignore[attr-defined]
+        _instance.loop.set_exception_handler(lambda loop, context: None)  # its tasks, pending forever, say nothing
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def loop_thread() -> LoopThread:
     """The process's loop thread (a fresh one after fork: threads do not survive it)."""
     global _instance

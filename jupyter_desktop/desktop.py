@@ -23,6 +23,7 @@ import math
 import re
 import signal
 import socket
+import struct
 import threading
 import time
 import weakref
@@ -48,33 +49,134 @@ Point = tuple[int, int]
 
 _embedded_lock = threading.Lock()
 _embedded_manager: DesktopManager | None = None
+_embedded_pid = 0  # the process _embedded_manager belongs to (a forked child holds a copy of its parent's)
+_wakeup: tuple[socket.socket, socket.socket] | None = None  # receiver, sender (the wakeup fd): _watch_for_sigterm
 
 
 def _embedded() -> tuple[LoopThread, DesktopManager]:
     """The in-process manager used when no Jupyter server drives the desktops."""
-    global _embedded_manager
+    global _embedded_manager, _embedded_pid
     runner = loop_thread()
     with _embedded_lock:
         if _embedded_manager is None:
-            _embedded_manager = DesktopManager()
-            atexit.register(_embedded_manager.terminate_all_now)
-            _install_sigterm_handler(_embedded_manager)
+            manager = _embedded_manager = DesktopManager()
+            _embedded_pid = os.getpid()
+            atexit.register(_terminate_if_ours, manager, _embedded_pid)
+            _install_sigterm_handler(runner)
         return runner, _embedded_manager
 
 
-def _install_sigterm_handler(manager: DesktopManager) -> None:
+def _terminate_if_ours(manager: DesktopManager | None, pid: int) -> None:
+    """Stop the desktops (atexit, SIGTERM), unless this is a forked child, whose copy of the manager holds its
+    parent's."""
+    if manager is not None and os.getpid() == pid:
+        manager.terminate_all_now()
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    """Stop our desktops, then die of SIGTERM as before."""
+    _terminate_if_ours(_embedded_manager, _embedded_pid)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.raise_signal(signal.SIGTERM)
+
+
+_fork = threading.local()  # per forking thread: whether _before_fork blocked SIGTERM
+
+
+def _before_fork() -> None:
+    """While our handler is set, a fork blocks SIGTERM until the child has put the default back (see below)."""
+    if signal.getsignal(signal.SIGTERM) is _on_sigterm:
+        _fork.blocked = signal.SIGTERM not in signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+
+
+def _unblock_after_fork() -> None:
+    if getattr(_fork, "blocked", False):
+        _fork.blocked = False
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+
+
+def _after_fork_in_child() -> None:
+    """A forked child (a multiprocessing worker) starts afresh: its parent's desktops are not its own to stop, and
+    a SIGTERM it gets must not reach its parent through the wakeup socket. It gets SIGTERM's default back, so that
+    ``Pool.terminate()`` ends it at once as it would without us (our handler would run only between bytecodes);
+    a SIGTERM that came since the fork waited, blocked, and ends it now."""
+    global _embedded_manager, _wakeup
+    _embedded_manager = None
+    with contextlib.suppress(ValueError):  # after fork the forking thread is the main one; should it not be
+        if signal.getsignal(signal.SIGTERM) is _on_sigterm:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if _wakeup is not None:
+            current = signal.set_wakeup_fd(-1)
+            if current != _wakeup[1].fileno():  # someone took it over since: theirs stays
+                signal.set_wakeup_fd(current)
+    if _wakeup is not None:
+        for end in _wakeup:
+            end.close()
+        _wakeup = None
+    _unblock_after_fork()
+
+
+os.register_at_fork(before=_before_fork, after_in_parent=_unblock_after_fork, after_in_child=_after_fork_in_child)
+
+
+def _install_sigterm_handler(runner: LoopThread) -> None:
     """On SIGTERM, stop our desktops, then die of SIGTERM as before (only if nobody else handles it)."""
     if threading.current_thread() is not threading.main_thread():
         return
-    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+    if signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, _on_sigterm):
         return
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    if _wakeup is None:
+        _watch_for_sigterm(runner)
 
-    def handler(signum: int, frame: Any) -> None:
-        manager.terminate_all_now()
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.raise_signal(signal.SIGTERM)
 
-    signal.signal(signal.SIGTERM, handler)
+def _watch_for_sigterm(runner: LoopThread) -> None:
+    """Python runs a signal's handler between bytecodes of the main thread, so a SIGTERM that lands just as the
+    main thread enters a blocking call (``time.sleep``, a read; 1 in ~24 tries in the lifecycle tests) would
+    wait for that call to end, desktops and all. Python's C-level handler writes the signal's number to the
+    wakeup fd at once, from whichever thread got it: when nobody else uses that fd, the loop thread watches it,
+    stops the desktops itself, and signals the main thread, which ends its blocking call and runs the handler.
+
+    The fd is one end of a datagram socket pair whose other end asks for the sender's credentials: a forked child
+    shares it until its fork hook lets go, and its SIGTERM must not stop its parent."""
+    global _wakeup
+    receiver, sender = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    receiver.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+    for end in (receiver, sender):
+        end.setblocking(False)
+    previous = signal.set_wakeup_fd(sender.fileno(), warn_on_full_buffer=False)
+    if previous != -1:  # someone's (an asyncio loop's signal handling): theirs, and no watch
+        signal.set_wakeup_fd(previous)
+        receiver.close()
+        sender.close()
+        return
+    _wakeup = (receiver, sender)
+    main = threading.main_thread().ident
+    assert main is not None
+
+    def nudge() -> None:  # again each second, should the signal land in the same gap again
+        with contextlib.suppress(ProcessLookupError):  # the main thread has ended: the process is exiting
+            signal.pthread_kill(main, signal.SIGTERM)
+            runner.loop.call_later(1, nudge)
+
+    def woken() -> None:
+        while True:
+            try:
+                numbers, extra, _, _ = receiver.recvmsg(64, socket.CMSG_SPACE(12))
+            except BlockingIOError:
+                return
+            senders = [
+                struct.unpack("i", data[:4])[0]  # struct ucred: pid, uid, gid
+                for level, kind, data in extra
+                if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS
+            ]
+            if signal.SIGTERM in numbers and senders == [os.getpid()]:
+                runner.loop.remove_reader(receiver.fileno())
+                _terminate_if_ours(_embedded_manager, _embedded_pid)
+                nudge()
+                return
+
+    runner.loop.call_soon_threadsafe(runner.loop.add_reader, receiver.fileno(), woken)
 
 
 def _drop_later(runner: LoopThread, drop: Callable[[], Coroutine[Any, Any, None]]) -> None:

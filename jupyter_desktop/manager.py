@@ -9,11 +9,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import threading
 from collections.abc import Callable, Mapping
 
 from .backends.base import Backend, DesktopSpec
 from .errors import DesktopNotFoundError, InvalidInputError, LimitError
 from .session import Session
+
+# reentrant: a signal handler may run in a thread that is already inside terminate_all_now (atexit)
+_terminating = threading.RLock()
 
 __all__ = ["DesktopManager", "BACKENDS", "DesktopNotFoundError", "LimitError"]
 
@@ -129,8 +133,11 @@ class DesktopManager:
                 await backend.close()
 
     def terminate_all_now(self) -> None:
-        """Synchronous stop of every desktop, for atexit and signal handlers (no event loop needed)."""
-        sessions, self.sessions = list(self.sessions.values()), {}
-        for session in sessions:
-            with contextlib.suppress(Exception):
-                session.terminate_now()
+        """Synchronous stop of every desktop, for atexit and signal handlers (no event loop needed). A second
+        caller (the SIGTERM handler and the loop thread's watch, see ``desktop._watch_for_sigterm``) waits for the
+        first to finish, so neither lets the process die with a desktop half-stopped."""
+        with _terminating:
+            sessions, self.sessions = list(self.sessions.values()), {}
+            for session in sessions:
+                with contextlib.suppress(Exception):
+                    session.terminate_now()

@@ -37,7 +37,7 @@ OWNER = textwrap.dedent(
     stubborn = d.launch(["setsid", "sh", "-c", "trap '' TERM HUP; while true; do sleep 1; done"])
     d.launch(["xterm", "-e", "sh"])
     print(d.id, flush=True)
-    if how in ("exit", "raise", "sigterm"):  # ending must not hang: if it does, print where each thread is, and end
+    if how in ("exit", "raise", "sigterm", "sigterm-elsewhere"):  # ending must not hang: if it does, print where each thread is, and end
         import faulthandler
         faulthandler.dump_traceback_later(25, exit=True)
     sys.stdin.readline()  # the test looks at the desktop first
@@ -49,6 +49,16 @@ OWNER = textwrap.dedent(
         for line in sys.stdin:  # asked after the interrupt: does the desktop still answer?
             d.screenshot()  # a frame Xvnc renders now
             print("answers", len(d.windows()), flush=True)  # and an X round trip
+    if how == "sigterm-elsewhere":  # what a SIGTERM landing just before a blocking call leaves: Python has it,
+        import threading  # its handler waits for the main thread, which sleeps on
+
+        def elsewhere():
+            main = threading.main_thread().native_id
+            while "nanosleep" not in open(f"/proc/self/task/{main}/wchan").read():
+                time.sleep(0.01)
+            signal.pthread_kill(threading.get_ident(), signal.SIGTERM)
+
+        threading.Thread(target=elsewhere, daemon=True).start()
     time.sleep(600)  # wait for a signal
     """
 )
@@ -73,7 +83,7 @@ def run_owner(x_server: str, how: str) -> tuple[subprocess.Popen, str]:
 
 
 @pytest.mark.parametrize("x_server", X_SERVERS)
-@pytest.mark.parametrize("how", ["exit", "raise", "sigterm"])
+@pytest.mark.parametrize("how", ["exit", "raise", "sigterm", "sigterm-elsewhere"])
 def test_nothing_outlives_its_owner(x_server: str, how: str):
     owner, desktop_id = run_owner(x_server, how)
     if how == "sigterm":
@@ -83,7 +93,8 @@ def test_nothing_outlives_its_owner(x_server: str, how: str):
         eventually(lambda: "nanosleep" in Path(f"/proc/{owner.pid}/wchan").read_text(), what="the owner asleep")
         owner.send_signal(signal.SIGTERM)
     code = owner.wait(60)  # it ends itself after 25 s, with its threads' tracebacks on stderr
-    assert code == {"exit": 0, "raise": 1, "sigterm": -signal.SIGTERM}[how], owner.stderr.read()
+    expected = {"exit": 0, "raise": 1, "sigterm": -signal.SIGTERM, "sigterm-elsewhere": -signal.SIGTERM}[how]
+    assert code == expected, owner.stderr.read()
     assert not commands(desktop_id), f"desktop processes survived their owner: {commands(desktop_id)}"
     assert not (registry_dir() / desktop_id).exists()
 
@@ -127,6 +138,36 @@ def _lock_pid_alive(display: int) -> bool:
         return _proc.is_alive(int(Path(f"/tmp/.X{display}-lock").read_text().strip()))
     except (OSError, ValueError):
         return False
+
+
+FORKER = textwrap.dedent(
+    """
+    import multiprocessing, os, sys, time
+    os.environ["JUPYTER_DESKTOP_X_SERVER"] = "xvnc"
+    from jupyter_desktop import Desktop
+    d = Desktop("none")
+    pid = os.fork()
+    if pid == 0:
+        sys.exit(0)  # a child that ends as a program does: atexit runs
+    os.waitpid(pid, 0)
+    worker = multiprocessing.get_context("fork").Process(target=time.sleep, args=(600,))
+    worker.start()
+    worker.terminate()  # SIGTERM, perhaps before its fork hook ran
+    worker.join(30)
+    # the screenshot's round trips run on the loop thread after it read the worker's wakeup byte (written before
+    # the worker died), had that been taken for a SIGTERM of ours
+    print(worker.exitcode, d.screenshot().size, flush=True)
+    d.close()
+    """
+)
+
+
+def test_forked_children_leave_their_parents_desktops_alone():
+    """A multiprocessing worker (fork) inherits the desktop's manager and its SIGTERM handling; terminated, or
+    ending through atexit, it must not stop its parent's desktops (it did: the parent's X server was gone)."""
+    result = subprocess.run([sys.executable, "-c", FORKER], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split("\n")[0] == f"{-signal.SIGTERM} (1280, 800)", result.stderr[-3000:]
 
 
 def test_kernel_interrupt_does_not_reach_the_desktop():
