@@ -37,7 +37,8 @@ OWNER = textwrap.dedent(
     stubborn = d.launch(["setsid", "sh", "-c", "trap '' TERM HUP; while true; do sleep 1; done"])
     d.launch(["xterm", "-e", "sh"])
     print(d.id, flush=True)
-    if how in ("exit", "raise", "sigterm", "sigterm-elsewhere"):  # ending must not hang: if it does, print where each thread is, and end
+    if how in ("exit", "raise", "sigterm", "sigterm-elsewhere"):  # ending must not hang: if it does,
+        # print where each thread is, and end
         import faulthandler
         faulthandler.dump_traceback_later(25, exit=True)
     sys.stdin.readline()  # the test looks at the desktop first
@@ -87,9 +88,8 @@ def run_owner(x_server: str, how: str) -> tuple[subprocess.Popen, str]:
 def test_nothing_outlives_its_owner(x_server: str, how: str):
     owner, desktop_id = run_owner(x_server, how)
     if how == "sigterm":
-        # Python runs a signal's handler between bytecodes of the main thread: a signal that lands after its
-        # last check and before time.sleep's system call waits for the sleep to end (1 run in 40 here). So the
-        # signal goes once the owner sleeps, as a kernel waits in its poll.
+        # once the owner sleeps, as a kernel waits in its poll. (A signal that lands between Python's last check
+        # and the sleep's system call is the sigterm-elsewhere case.)
         eventually(lambda: "nanosleep" in Path(f"/proc/{owner.pid}/wchan").read_text(), what="the owner asleep")
         owner.send_signal(signal.SIGTERM)
     code = owner.wait(60)  # it ends itself after 25 s, with its threads' tracebacks on stderr
@@ -330,7 +330,8 @@ def test_the_reaper_takes_no_pid_the_system_gave_to_another_process(monkeypatch,
         for desktop_id, recorded in (("a0000001", started + 1), ("a0000002", started)):
             entry = registry_dir() / desktop_id
             entry.mkdir(mode=0o700)
-            record = {"id": desktop_id, "owner_pid": dead_owner.pid, "pids": [[stranger.pid, recorded]]}
+            record = {"id": desktop_id, "pids": [[stranger.pid, recorded]]}
+            record.update(owner_pid=dead_owner.pid, owner_start=1)  # gone, even were its pid given again
             (entry / "desktop.json").write_text(json.dumps(record))
             assert reap_orphans() == [desktop_id]
             assert not entry.exists()
