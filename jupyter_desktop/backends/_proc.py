@@ -116,19 +116,24 @@ def remove_shared_memory(creators: Iterable[int]) -> int:
     creators = {p for p in creators if not is_alive(p)}
     if not creators:
         return 0
-    try:
-        with open("/proc/sysvipc/shm") as f:
-            head, *rows = (line.split() for line in f)
-    except (OSError, ValueError):
-        return 0
     libc = ctypes.CDLL(None, use_errno=True)
     removed = 0
-    for row in rows:
-        segment = dict(zip(head, row))
+    for segment in shared_memory_segments():
         with contextlib.suppress(KeyError, ValueError):
             if int(segment["key"]) == 0 and int(segment["cpid"]) in creators and int(segment["cuid"]) == os.geteuid():
                 removed += libc.shmctl(int(segment["shmid"]), 0, None) == 0  # IPC_RMID
     return removed
+
+
+def shared_memory_segments() -> list[dict[str, str]]:
+    """The System V shared memory segments of this IPC namespace, as ``/proc/sysvipc/shm`` lists them (by column
+    name: ``key``, ``shmid``, ``cpid``, ``cuid``, ``nattch`` ...)."""
+    try:
+        with open("/proc/sysvipc/shm") as f:
+            head, *rows = (line.split() for line in f)
+    except (OSError, ValueError):
+        return []
+    return [dict(zip(head, row)) for row in rows]
 
 
 def cleanup_display(display: int) -> None:

@@ -652,9 +652,9 @@ def reap_orphans() -> list[str]:
         if _proc.is_alive(info.get("owner_pid", 0), info.get("owner_start")):
             continue
         desktop_id = info.get("id", entry.name)
-        ours = [p for p, started in _recorded_pids(info) if _proc.is_alive(p, started)]
-        _proc.kill_desktop_tree(desktop_id, ours)
-        _proc.remove_shared_memory(p for p, _ in _recorded_pids(info))  # what died of its death signal left
+        recorded = _recorded_pids(info)
+        _proc.kill_desktop_tree(desktop_id, [p for p, started in recorded if _proc.is_alive(p, started)])
+        _proc.remove_shared_memory(p for p, _ in recorded)  # what died of its death signal left
         if isinstance(info.get("display"), int):
             _proc.cleanup_display(info["display"])
         shutil.rmtree(entry, ignore_errors=True)

@@ -29,6 +29,4 @@ def commands(*desktop_ids: str) -> list[str]:
 def shared_memory(pids: set[int]) -> list[str]:
     """The System V shared memory segments these processes made (x11vnc's MIT-SHM images), as ``/proc`` lists
     them."""
-    with open("/proc/sysvipc/shm") as f:
-        head, *rows = (line.split() for line in f)
-    return [" ".join(row) for row in rows if int(dict(zip(head, row))["cpid"]) in pids]
+    return [" ".join(s.values()) for s in _proc.shared_memory_segments() if int(s["cpid"]) in pids]
